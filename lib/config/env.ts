@@ -1,0 +1,11 @@
+/**
+ * Names of the environment variables the functions read. Infra sets them through the same grant helpers that give
+ * access to the resource they name, so the two cannot drift.
+ */
+export const ENV = {
+  tableName: 'MIM_TABLE_NAME',
+  issuingKeyId: 'MIM_ISSUING_KEY_ID',
+  rootKeyId: 'MIM_ROOT_KEY_ID',
+  caId: 'MIM_CA_ID',
+  dynamoDbEndpoint: 'MIM_DYNAMODB_ENDPOINT',
+} as const;

@@ -1,0 +1,69 @@
+import type { RevocationReason } from './revocation-reason.ts';
+
+/** A name a certificate is issued for, exactly as it appears in the subjectAltName extension. */
+export type SubjectAltName =
+  | { readonly type: 'dns'; readonly value: string }
+  | { readonly type: 'ip'; readonly value: string }
+  | { readonly type: 'uri'; readonly value: string };
+
+/** Public key algorithms a leaf certificate may carry. */
+export type LeafKeyAlgorithm = 'EC_P256' | 'EC_P384' | 'RSA' | 'ED25519';
+
+export type CertificateStatus = 'active' | 'revoked';
+
+/** The kinds of machine identity the inventory holds. Only certificates are issued so far. */
+export const IDENTITY_TYPES = ['x509-certificate'] as const;
+export type IdentityType = (typeof IDENTITY_TYPES)[number];
+
+export const IDENTITY_STATUSES = ['active', 'revoked'] as const;
+export type IdentityStatus = (typeof IDENTITY_STATUSES)[number];
+
+/** One issued certificate, as the inventory stores it. `expired` is not a status: it is derived from `notAfter`. */
+export interface CertificateRecord {
+  /** Lower-case hex of the DER INTEGER content, without leading zero octet or colons. */
+  readonly serialNumber: string;
+  readonly identityId: string;
+  readonly profile: string;
+  /** RFC 4514 string of the subject, e.g. `CN=api.local.test`; empty when the subject is empty. */
+  readonly subject: string;
+  readonly subjectAltNames: readonly SubjectAltName[];
+  readonly keyAlgorithm: LeafKeyAlgorithm;
+  readonly keySize: number;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  /** Lower-case hex SHA-256 of the certificate DER. */
+  readonly fingerprintSha256: string;
+  readonly issuedAt: string;
+  readonly issuedBy: string;
+  readonly status: CertificateStatus;
+  readonly revokedAt?: string;
+  readonly revocationReason?: RevocationReason;
+  readonly revokedBy?: string;
+  readonly certificatePem: string;
+}
+
+/** A machine identity: the thing an owner cares about, of which a certificate is the current credential. */
+export interface IdentityRecord {
+  readonly identityId: string;
+  readonly type: IdentityType;
+  readonly status: IdentityStatus;
+  /** Principal id of the owner (the requester, for issued certificates). */
+  readonly owner: string;
+  /** The primary name: the first subjectAltName. */
+  readonly name: string;
+  readonly source: 'issued';
+  readonly currentSerialNumber: string;
+  readonly expiresAt: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** One audited action. `details` never holds secrets: ids, serials, fingerprints, names. */
+export interface AuditRecord {
+  readonly eventId: string;
+  readonly at: string;
+  readonly action: 'CertificateIssued' | 'CertificateRevoked' | 'CaBootstrapped';
+  readonly actor: string;
+  readonly target: string;
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+}
