@@ -30,7 +30,11 @@ export function matchPath(template: string, path: string): Record<string, string
     const g = got[i] ?? '';
     if (w.startsWith('{') && w.endsWith('}')) {
       if (g === '') return undefined;
-      params[w.slice(1, -1)] = decodeURIComponent(g);
+      try {
+        params[w.slice(1, -1)] = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
     } else if (w !== g) {
       return undefined;
     }

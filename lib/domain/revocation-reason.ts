@@ -17,3 +17,18 @@ export const REVOCATION_REASONS = {
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
 export const REVOCATION_REASON_NAMES = Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]];
+
+/**
+ * Reasons a caller may give. certificateHold is left out: revocation here is final, and a hold would promise that it
+ * could be undone.
+ */
+export const REQUESTABLE_REVOCATION_REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'privilegeWithdrawn',
+  'aACompromise',
+] as const satisfies readonly RevocationReason[];

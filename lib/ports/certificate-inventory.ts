@@ -8,9 +8,9 @@ import type {
 import type { RevocationReason } from '#lib/domain/revocation-reason.ts';
 
 export interface IdentityFilter {
-  readonly type?: IdentityType;
-  readonly status?: IdentityStatus;
-  readonly owner?: string;
+  readonly type?: IdentityType | undefined;
+  readonly status?: IdentityStatus | undefined;
+  readonly owner?: string | undefined;
 }
 
 export interface Page<T> {
@@ -52,5 +52,9 @@ export interface CertificateInventory {
    * Active certificates whose notAfter lies in [from, to), read from the sparse expiry index day by day, so the cost
    * grows with the number due and not with the inventory.
    */
-  listCertificatesExpiring(from: Date, to: Date, page: { limit: number; cursor?: string }): Promise<Page<CertificateRecord>>;
+  listCertificatesExpiring(
+    from: Date,
+    to: Date,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<CertificateRecord>>;
 }

@@ -1,0 +1,15 @@
+import { createKmsSigner } from '#lib/adapters/kms-signer.ts';
+import { parseFunctionEnv } from '#lib/config/function-env.ts';
+import { systemClock } from '#lib/ports/clock.ts';
+import { inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { makeBootstrapCaHandler } from './handler.ts';
+
+const env = parseFunctionEnv(process.env, ['rootKeyId', 'issuingKeyId']);
+
+export const handler = makeBootstrapCaHandler({
+  rootSigner: () => createKmsSigner({ keyId: env.rootKeyId }),
+  issuingSigner: () => createKmsSigner({ keyId: env.issuingKeyId }),
+  chainStore: inventoryFromEnv(),
+  clock: systemClock,
+  logger,
+});

@@ -1,0 +1,3 @@
+import { makeRouteNotFoundHandler } from './handler.ts';
+
+export const handler = makeRouteNotFoundHandler();

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { loadIssuerContext } from '#lib/pki/issuer.ts';
+import { systemClock } from '#lib/ports/clock.ts';
+import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
+import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { loadOrCreateSoftwareKey } from './local-ca.ts';
+import { buildLocalHandlers } from './local-handlers.ts';
+import { createLocalServer, type LocalRequestLog } from './local-server.ts';
+
+export interface LocalOptions {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly adminToken?: string | undefined;
+  readonly progress: (message: string) => void;
+  readonly onRequest?: (log: LocalRequestLog) => void;
+}
+
+export interface LocalControlPlane {
+  readonly url: string;
+  readonly adminTokenSource: string;
+  readonly caCreated: boolean;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'mim-inventory';
+export const LOCAL_CA_ID = 'default';
+
+/** The admin token: MIM_ADMIN_TOKEN if set, else the one in `<dataDir>/admin-token`, created (0600) on first start. */
+async function adminToken(dataDir: string, fromEnv: string | undefined): Promise<{ token: string; source: string }> {
+  if (fromEnv !== undefined && fromEnv.length > 0) {
+    if (fromEnv.length < 16) throw new Error('MIM_ADMIN_TOKEN must be at least 16 characters long.');
+    return { token: fromEnv, source: 'the MIM_ADMIN_TOKEN environment variable' };
+  }
+  const path = join(dataDir, 'admin-token');
+  try {
+    return { token: (await readFile(path, 'utf8')).trim(), source: path };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return { token, source: path };
+}
+
+/**
+ * Brings up the whole control plane on this machine: DynamoDB Local (a child process, data under the data
+ * directory), the inventory table from the stack's own definition, the local CA, and the HTTP server on 127.0.0.1.
+ */
+export async function startLocalControlPlane(options: LocalOptions): Promise<LocalControlPlane> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(join(dataDir, 'dynamodb'), { recursive: true, mode: 0o700 });
+  options.progress(`data directory ${dataDir}`);
+
+  const started = Date.now();
+  options.progress('starting DynamoDB Local (Java)…');
+  const dynamo = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb') });
+  const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    options.progress(`DynamoDB Local ready at ${dynamo.endpoint} (${Date.now() - started} ms)`);
+    const { client, doc } = createDocumentClient({ endpoint: dynamo.endpoint, region: 'local' });
+    await createTableIfMissing(client, LOCAL_TABLE_NAME);
+    const inventory = new DynamoDbInventory(doc, LOCAL_TABLE_NAME);
+    options.progress(`inventory table "${LOCAL_TABLE_NAME}" ready`);
+
+    const warn = (message: string) => options.progress(`warning: ${message}`);
+    const root = await loadOrCreateSoftwareKey(dataDir, 'root', 'EC_P256', warn);
+    const issuing = await loadOrCreateSoftwareKey(dataDir, 'issuing', 'EC_P256', warn);
+    const ca = await bootstrapCa(
+      { rootSigner: root.signer, issuingSigner: issuing.signer, chainStore: inventory, clock: systemClock },
+      {
+        caId: LOCAL_CA_ID,
+        rootCommonName: 'MIM Local Root CA',
+        issuingCommonName: 'MIM Local Issuing CA',
+        rootValidityDays: 3650,
+        issuingValidityDays: 1825,
+      },
+    );
+    const issuer = await loadIssuerContext(issuing.signer, ca.chainPem);
+    options.progress(ca.created ? 'local CA created (root and issuing keys in ca/, mode 600)' : 'local CA reused');
+
+    const token = await adminToken(dataDir, options.adminToken);
+    const logger = new Logger({ serviceName: 'machine-identity-control-plane', logLevel: 'WARN' });
+    const handlers = buildLocalHandlers({
+      inventory,
+      chainStore: inventory,
+      issuer,
+      caId: LOCAL_CA_ID,
+      adminToken: token.token,
+      logger,
+      clock: systemClock,
+    });
+    const server = createLocalServer(handlers, options.onRequest);
+    await new Promise<void>((resolveListen, rejectListen) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        rejectListen(
+          error.code === 'EADDRINUSE'
+            ? new Error(`Port ${options.port} is already in use. Stop the other process or set PORT to another port.`)
+            : error,
+        ),
+      );
+      server.listen(options.port, '127.0.0.1', () => resolveListen());
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          server.close(() => resolveClose());
+          server.closeAllConnections();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, adminTokenSource: token.source, caCreated: ca.created, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { startLocalControlPlane } from './start-local.ts';
+
+/** `npm start`: the local control plane, until Ctrl-C. */
+
+const env = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    MIM_DATA_DIR: z.string().min(1).default('.mim'),
+    MIM_ADMIN_TOKEN: z.string().optional(),
+    MIM_QUIET: z.string().optional(),
+  })
+  .safeParse(process.env);
+if (!env.success) {
+  console.error(
+    `mim: invalid environment: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+  );
+  process.exit(2);
+}
+const settings = env.data;
+// The SDK warns that its 2027 releases need Node 22; Lambda runs Node 22, and locally the warning is only noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const say = (message: string) => console.log(`mim: ${message}`);
+
+try {
+  const plane = await startLocalControlPlane({
+    port: settings.PORT,
+    dataDir: settings.MIM_DATA_DIR,
+    adminToken: settings.MIM_ADMIN_TOKEN,
+    progress: say,
+    ...(settings.MIM_QUIET
+      ? {}
+      : { onRequest: (r) => say(`${r.method} ${r.path} → ${r.status} (${r.durationMs} ms)`) }),
+  });
+  const tokenCommand = plane.adminTokenSource.startsWith('the ')
+    ? '$MIM_ADMIN_TOKEN'
+    : `$(cat ${plane.adminTokenSource})`;
+  console.log(`
+Machine identity control plane listening on ${plane.url}
+Admin token: ${plane.adminTokenSource}
+
+Try it (needs openssl, curl and jq):
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout api.key \\
+    -subj /CN=api.local.test -addext subjectAltName=DNS:api.local.test -out api.csr
+  curl -s ${plane.url}/v1/ca > ca-chain.pem
+  jq -n --rawfile csr api.csr '{csr: $csr, validity: "24h"}' | curl -s ${plane.url}/v1/certificates \\
+    -H "Authorization: Bearer ${tokenCommand}" -H 'Content-Type: application/json' -d @- \\
+    | jq -r .certificate > api.pem
+  openssl verify -CAfile ca-chain.pem api.pem
+
+Ctrl-C stops the server and DynamoDB Local.
+`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping…`);
+    plane.stop().then(
+      () => {
+        say('stopped');
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  console.error(`mim: could not start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,486 @@
+import { createHash } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { ConflictError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import {
+  type AuditRecord,
+  type CertificateRecord,
+  IDENTITY_STATUSES,
+  IDENTITY_TYPES,
+  type IdentityRecord,
+  type LeafKeyAlgorithm,
+} from '#lib/domain/inventory.ts';
+import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
+import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
+import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+import {
+  auditKey,
+  BY_OWNER_INDEX,
+  BY_TYPE_INDEX,
+  caChainKey,
+  certificateKey,
+  EXPIRY_INDEX,
+  expiryAttributes,
+  expiryPartition,
+  expirySortBounds,
+  identityIndexAttributes,
+  identityKey,
+  type KeyedIndex,
+  ownerPartition,
+  ownerSortPrefix,
+  TABLE_KEY,
+  typePartition,
+  typeSortPrefix,
+} from './dynamodb-keys.ts';
+
+const MAX_PAGE_SIZE = 100;
+/** Bounds the number of day partitions one expiry query may touch (one Query each, even when empty). */
+export const MAX_EXPIRY_WINDOW_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+const timestamp = z.iso.datetime();
+const KEY_ALGORITHMS: { [A in LeafKeyAlgorithm]: A } = {
+  EC_P256: 'EC_P256',
+  EC_P384: 'EC_P384',
+  RSA: 'RSA',
+  ED25519: 'ED25519',
+};
+
+const certificateSchema = z.object({
+  serialNumber: z.string().regex(/^[0-9a-f]+$/),
+  identityId: z.string().min(1),
+  profile: z.string(),
+  subject: z.string(),
+  subjectAltNames: z.array(
+    z.discriminatedUnion('type', [
+      z.object({ type: z.literal('dns'), value: z.string() }),
+      z.object({ type: z.literal('ip'), value: z.string() }),
+      z.object({ type: z.literal('uri'), value: z.string() }),
+    ]),
+  ),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS),
+  keySize: z.number().int().positive(),
+  notBefore: timestamp,
+  notAfter: timestamp,
+  fingerprintSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  issuedAt: timestamp,
+  issuedBy: z.string(),
+  status: z.enum(['active', 'revoked']),
+  revokedAt: timestamp.exactOptional(),
+  revocationReason: z.enum(REVOCATION_REASON_NAMES).exactOptional(),
+  revokedBy: z.string().exactOptional(),
+  certificatePem: z.string().min(1),
+}) satisfies z.ZodType<CertificateRecord>;
+
+const identitySchema = z.object({
+  identityId: z.string().min(1),
+  type: z.enum(IDENTITY_TYPES),
+  status: z.enum(IDENTITY_STATUSES),
+  owner: z.string(),
+  name: z.string(),
+  source: z.literal('issued'),
+  currentSerialNumber: z.string(),
+  expiresAt: timestamp,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+}) satisfies z.ZodType<IdentityRecord>;
+
+const caChainSchema = z.object({ chainPem: z.array(z.string().min(1)).min(1) });
+
+/** A LastEvaluatedKey: every key attribute of this table is a string. */
+const storedKeySchema = z.record(z.string(), z.string());
+
+const cursorSchema = z.strictObject({
+  /** Fingerprint of the query the cursor continues. */
+  f: z.string(),
+  /** Which partition of the query's ordered list to continue in. */
+  p: z.number().int().nonnegative(),
+  /** Where in that partition; absent to start at its beginning. */
+  k: storedKeySchema.optional(),
+});
+type Cursor = z.infer<typeof cursorSchema>;
+
+/** One key condition of a query that walks several partitions in order. */
+interface PartitionQuery {
+  readonly index: KeyedIndex;
+  readonly partition: string;
+  readonly sort?: { readonly beginsWith: string } | { readonly between: readonly [string, string] } | undefined;
+}
+
+function fingerprint(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
+}
+
+function invalidCursor(cause?: unknown): ValidationError {
+  return new ValidationError(
+    'INVALID_CURSOR',
+    'The cursor is not one this listing handed out for these filters. Repeat the same filters, or start again without a cursor.',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new ValidationError('INVALID_LIMIT', `The page limit must be an integer from 1 to ${MAX_PAGE_SIZE}.`);
+  }
+}
+
+function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
+  return (error.CancellationReasons ?? []).map((reason) => reason.Code);
+}
+
+/** A transaction that lost a race with another on the same items is worth retrying; any other cancellation is ours. */
+function concurrentOrOriginal(error: TransactionCanceledException): Error {
+  if (!cancellationCodes(error).includes('TransactionConflict')) return error;
+  return new ConflictError(
+    'CONCURRENT_UPDATE',
+    'Another request changed the same inventory items at the same time. Retry the request.',
+    { cause: error },
+  );
+}
+
+/**
+ * The inventory in one DynamoDB table (keys in `dynamodb-keys.ts`). Writes that belong together go in one
+ * TransactWriteItems; every item read back is parsed, so a corrupt item fails loudly as `INVENTORY_CORRUPT` instead
+ * of flowing on as a wrongly typed record. Items hold only public material: certificates, names, ids.
+ */
+export class DynamoDbInventory implements CertificateInventory, CaChainStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async recordIssuance(write: {
+    certificate: CertificateRecord;
+    identity: IdentityRecord;
+    audit: AuditRecord;
+  }): Promise<void> {
+    const { certificate, identity, audit } = write;
+    const mustBeNew = {
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+    };
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...certificate,
+                  ...certificateKey(certificate.serialNumber),
+                  ...(certificate.status === 'active'
+                    ? expiryAttributes(certificate.notAfter, certificate.serialNumber)
+                    : {}),
+                },
+                ...mustBeNew,
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...identity, ...identityKey(identity.identityId), ...identityIndexAttributes(identity) },
+                ...mustBeNew,
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...audit, ...auditKey(audit.at, audit.eventId) },
+                ...mustBeNew,
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [certificateCode, ...others] = cancellationCodes(error);
+      if (certificateCode === 'ConditionalCheckFailed') {
+        throw new ConflictError(
+          'SERIAL_NUMBER_EXISTS',
+          `A certificate with serial number ${certificate.serialNumber} already exists. Retry the request: a new serial is drawn each time.`,
+          { cause: error },
+        );
+      }
+      if (others.includes('ConditionalCheckFailed')) {
+        throw new ConflictError('INVENTORY_CONFLICT', 'An identity or audit entry with the same id exists. Retry.', {
+          cause: error,
+        });
+      }
+      throw concurrentOrOriginal(error);
+    }
+  }
+
+  async getCertificate(serialNumber: string): Promise<CertificateRecord | undefined> {
+    const item = await this.getItem(certificateKey(serialNumber));
+    return item === undefined ? undefined : this.parse(certificateSchema, item);
+  }
+
+  async getIdentity(identityId: string): Promise<IdentityRecord | undefined> {
+    const item = await this.getItem(identityKey(identityId));
+    return item === undefined ? undefined : this.parse(identitySchema, item);
+  }
+
+  /**
+   * Queries byOwner when an owner is given, else byType; type and status are sort key prefixes, so every item read is
+   * returned. Without a type filter the known types are walked in order and the cursor says which one it stopped in.
+   */
+  async listIdentities(
+    filter: IdentityFilter,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<IdentityRecord>> {
+    checkLimit(page.limit);
+    const types = filter.type === undefined ? IDENTITY_TYPES : [filter.type];
+    const owner = filter.owner;
+    const partitions: PartitionQuery[] = types.map((type) =>
+      owner === undefined
+        ? {
+            index: BY_TYPE_INDEX,
+            partition: typePartition(type),
+            sort: prefixCondition(typeSortPrefix(filter.status)),
+          }
+        : {
+            index: BY_OWNER_INDEX,
+            partition: ownerPartition(owner),
+            sort: { beginsWith: ownerSortPrefix(type, filter.status) },
+          },
+    );
+    const queryId = fingerprint(['identities', filter.type ?? null, filter.status ?? null, owner ?? null]);
+    return this.queryPartitions(partitions, queryId, page, identitySchema);
+  }
+
+  async recordRevocation(write: RevocationWrite): Promise<boolean> {
+    // The identity's index sort keys embed its status next to immutable fields the write does not carry.
+    const identity = await this.getIdentity(write.identityId);
+    if (identity === undefined) return false;
+    const revokedIdentity = { ...identity, status: 'revoked' as const };
+    const indexAttributes = identityIndexAttributes(revokedIdentity);
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: certificateKey(write.serialNumber),
+                UpdateExpression:
+                  'SET #status = :revoked, revokedAt = :at, revocationReason = :reason, revokedBy = :by REMOVE #expiryPk, #expirySk',
+                ConditionExpression: '#status = :active AND identityId = :identityId',
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#expiryPk': EXPIRY_INDEX.partitionKey,
+                  '#expirySk': EXPIRY_INDEX.sortKey,
+                },
+                ExpressionAttributeValues: {
+                  ':revoked': 'revoked',
+                  ':active': 'active',
+                  ':at': write.revokedAt,
+                  ':reason': write.reason,
+                  ':by': write.revokedBy,
+                  ':identityId': write.identityId,
+                },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: identityKey(write.identityId),
+                UpdateExpression: 'SET #status = :revoked, updatedAt = :at, #typeSk = :typeSk, #ownerSk = :ownerSk',
+                ConditionExpression: 'attribute_exists(#pk)',
+                ExpressionAttributeNames: {
+                  '#pk': TABLE_KEY.partitionKey,
+                  '#status': 'status',
+                  '#typeSk': BY_TYPE_INDEX.sortKey,
+                  '#ownerSk': BY_OWNER_INDEX.sortKey,
+                },
+                ExpressionAttributeValues: {
+                  ':revoked': 'revoked',
+                  ':at': write.revokedAt,
+                  ':typeSk': indexAttributes[BY_TYPE_INDEX.sortKey],
+                  ':ownerSk': indexAttributes[BY_OWNER_INDEX.sortKey],
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...write.audit, ...auditKey(write.audit.at, write.audit.eventId) },
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [certificateCode, identityCode] = cancellationCodes(error);
+      if (certificateCode === 'ConditionalCheckFailed' || identityCode === 'ConditionalCheckFailed') return false;
+      throw concurrentOrOriginal(error);
+    }
+  }
+
+  /** Queries the sparse expiry index one UTC day partition at a time, with the sort key between the bounds. */
+  async listCertificatesExpiring(
+    from: Date,
+    to: Date,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<CertificateRecord>> {
+    checkLimit(page.limit);
+    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+      throw new ValidationError('INVALID_EXPIRY_WINDOW', 'The expiry window needs two valid instants.');
+    }
+    if (to <= from) return { items: [] };
+    const firstDay = Math.floor(from.getTime() / DAY_MS);
+    const lastDay = Math.floor((to.getTime() - 1) / DAY_MS);
+    if (lastDay - firstDay + 1 > MAX_EXPIRY_WINDOW_DAYS) {
+      throw new ValidationError(
+        'INVALID_EXPIRY_WINDOW',
+        `The expiry window spans more than ${MAX_EXPIRY_WINDOW_DAYS} days. Ask for a shorter window.`,
+      );
+    }
+    const between = expirySortBounds(from, to);
+    const partitions: PartitionQuery[] = [];
+    for (let day = firstDay; day <= lastDay; day++) {
+      partitions.push({ index: EXPIRY_INDEX, partition: expiryPartition(new Date(day * DAY_MS)), sort: { between } });
+    }
+    const queryId = fingerprint(['expiring', from.toISOString(), to.toISOString()]);
+    return this.queryPartitions(partitions, queryId, page, certificateSchema);
+  }
+
+  async getChain(caId: string): Promise<string[] | undefined> {
+    const item = await this.getItem(caChainKey(caId));
+    return item === undefined ? undefined : this.parse(caChainSchema, item).chainPem;
+  }
+
+  async putChain(caId: string, chainPem: readonly string[]): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...caChainKey(caId), chainPem: [...chainPem] } }),
+    );
+  }
+
+  /** Strongly consistent, so a read right after a write (revoke after issue) sees it. */
+  private async getItem(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return out.Item;
+  }
+
+  private parse<T>(schema: z.ZodType<T>, item: Record<string, unknown>): T {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) return parsed.data;
+    const key = { pk: item[TABLE_KEY.partitionKey], sk: item[TABLE_KEY.sortKey] };
+    throw new InternalError(
+      'INVENTORY_CORRUPT',
+      'An inventory item could not be read. Report the request id to the operators.',
+      {
+        details: key,
+        cause: parsed.error,
+      },
+    );
+  }
+
+  /**
+   * Reads up to `limit` items from the partitions in order, continuing where the cursor stopped. The next cursor
+   * names the partition and DynamoDB's LastEvaluatedKey; it is only offered while items may follow.
+   */
+  private async queryPartitions<T>(
+    partitions: readonly PartitionQuery[],
+    queryId: string,
+    page: { limit: number; cursor?: string | undefined },
+    schema: z.ZodType<T>,
+  ): Promise<Page<T>> {
+    const start = page.cursor === undefined ? { f: queryId, p: 0 } : decodeCursor(page.cursor, queryId, partitions);
+    const items: T[] = [];
+    let position = start.p;
+    let startKey: Record<string, string> | undefined = start.k;
+    while (items.length < page.limit) {
+      const query = partitions[position];
+      if (query === undefined) break;
+      const out = await this.query(query, page.limit - items.length, startKey);
+      for (const item of out.Items ?? []) items.push(this.parse(schema, item));
+      startKey = out.LastEvaluatedKey === undefined ? undefined : storedKeySchema.parse(out.LastEvaluatedKey);
+      if (startKey === undefined) position++;
+    }
+    if (position >= partitions.length) return { items };
+    return { items, nextCursor: encodeCursor({ f: queryId, p: position, ...(startKey ? { k: startKey } : {}) }) };
+  }
+
+  private async query(query: PartitionQuery, limit: number, startKey: Record<string, string> | undefined) {
+    const names: Record<string, string> = { '#ipk': query.index.partitionKey };
+    const values: Record<string, string> = { ':ipk': query.partition };
+    let condition = '#ipk = :ipk';
+    if (query.sort !== undefined) {
+      names['#isk'] = query.index.sortKey;
+      if ('beginsWith' in query.sort) {
+        condition += ' AND begins_with(#isk, :prefix)';
+        values[':prefix'] = query.sort.beginsWith;
+      } else {
+        condition += ' AND #isk BETWEEN :low AND :high';
+        [values[':low'], values[':high']] = query.sort.between;
+      }
+    }
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: query.index.name,
+      KeyConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      Limit: limit,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    };
+    try {
+      return await this.doc.send(new QueryCommand(input));
+    } catch (error) {
+      // Only a start key we were handed back can make a well-formed query invalid.
+      if (startKey !== undefined && error instanceof Error && error.name === 'ValidationException') {
+        throw invalidCursor(error);
+      }
+      throw error;
+    }
+  }
+}
+
+function prefixCondition(prefix: string | undefined): PartitionQuery['sort'] {
+  return prefix === undefined ? undefined : { beginsWith: prefix };
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+/**
+ * A cursor is only accepted for the query that produced it (same fingerprint), pointing into one of its partitions
+ * with a start key of exactly that index's key attributes in that partition; anything else is `INVALID_CURSOR`.
+ */
+function decodeCursor(text: string, queryId: string, partitions: readonly PartitionQuery[]): Cursor {
+  if (text.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(text)) throw invalidCursor();
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw invalidCursor(error);
+  }
+  const parsed = cursorSchema.safeParse(json);
+  if (!parsed.success) throw invalidCursor(parsed.error);
+  const cursor = parsed.data;
+  const query = partitions[cursor.p];
+  if (cursor.f !== queryId || query === undefined) throw invalidCursor();
+  if (cursor.k !== undefined) {
+    const expected = [TABLE_KEY.partitionKey, TABLE_KEY.sortKey, query.index.partitionKey, query.index.sortKey];
+    const names = Object.keys(cursor.k);
+    const sameNames = names.length === expected.length && expected.every((name) => names.includes(name));
+    if (!sameNames || cursor.k[query.index.partitionKey] !== query.partition) throw invalidCursor();
+  }
+  return cursor;
+}

@@ -1,0 +1,132 @@
+import { INVENTORY_TABLE, type InventoryIndexName } from '#lib/config/inventory-table.ts';
+import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
+
+/**
+ * Keys of the single inventory table. Every access pattern is a GetItem or a Query on one partition; nothing scans.
+ *
+ * | access pattern                        | index   | partition key          | sort key                                   |
+ * |---------------------------------------|---------|------------------------|--------------------------------------------|
+ * | certificate by serial                 | table   | `CERT#<serial>`        | `CERT`                                     |
+ * | identity by id                        | table   | `IDN#<id>`             | `IDN`                                      |
+ * | CA chain                              | table   | `CA#<caId>`            | `CHAIN`                                    |
+ * | audit entries of one UTC day          | table   | `AUDIT#YYYY-MM-DD`     | `<at ISO>#<eventId>`                       |
+ * | identities by type [and status]       | byType  | `TYPE#<type>`          | `<status>#<createdAt>#<id>`                |
+ * | identities by owner [type [status]]   | byOwner | `OWNER#<owner>`        | `<type>#<status>#<createdAt>#<id>`         |
+ * | active certificates expiring in a day | expiry  | `EXP#YYYY-MM-DD`       | `<notAfter ISO>#<serial>`                  |
+ *
+ * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
+ * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
+ * both identity sort keys so that every filter is a key condition (no FilterExpression, hence no pages that read items
+ * only to drop them); revocation rewrites those sort keys.
+ */
+
+type IndexDefinition<N extends InventoryIndexName> = Extract<(typeof INVENTORY_TABLE.indexes)[number], { name: N }>;
+
+function indexDefinition<N extends InventoryIndexName>(name: N): IndexDefinition<N> {
+  const found = INVENTORY_TABLE.indexes.find((index): index is IndexDefinition<N> => index.name === name);
+  if (!found) throw new Error(`INVENTORY_TABLE declares no index ${name}`);
+  return found;
+}
+
+export const TABLE_KEY = { partitionKey: INVENTORY_TABLE.partitionKey, sortKey: INVENTORY_TABLE.sortKey } as const;
+export const EXPIRY_INDEX = indexDefinition('expiry');
+export const BY_TYPE_INDEX = indexDefinition('byType');
+export const BY_OWNER_INDEX = indexDefinition('byOwner');
+
+/** Any of the table's key-bearing indexes, as the query helpers take it. */
+export type KeyedIndex = typeof EXPIRY_INDEX | typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX;
+
+function tableKey(pk: string, sk: string): Record<string, string> {
+  return { [TABLE_KEY.partitionKey]: pk, [TABLE_KEY.sortKey]: sk };
+}
+
+/** `YYYY-MM-DD` of the instant, in UTC. */
+export function utcDay(instant: Date): string {
+  return instant.toISOString().slice(0, 10);
+}
+
+/** Canonical ISO form, so that sort keys built from the same instant compare equal whatever the input format. */
+function iso(timestamp: string): string {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a timestamp: ${timestamp}`);
+  return date.toISOString();
+}
+
+export function certificateKey(serialNumber: string): Record<string, string> {
+  return tableKey(`CERT#${serialNumber}`, 'CERT');
+}
+
+export function identityKey(identityId: string): Record<string, string> {
+  return tableKey(`IDN#${identityId}`, 'IDN');
+}
+
+export function caChainKey(caId: string): Record<string, string> {
+  return tableKey(`CA#${caId}`, 'CHAIN');
+}
+
+export function auditKey(at: string, eventId: string): Record<string, string> {
+  const when = iso(at);
+  return tableKey(`AUDIT#${when.slice(0, 10)}`, `${when}#${eventId}`);
+}
+
+/** The audit partition of one UTC day. */
+export function auditPartition(day: Date): string {
+  return `AUDIT#${utcDay(day)}`;
+}
+
+/** The expiry index attributes an active certificate carries; revocation REMOVEs them. */
+export function expiryAttributes(notAfter: string, serialNumber: string): Record<string, string> {
+  const when = iso(notAfter);
+  return {
+    [EXPIRY_INDEX.partitionKey]: expiryPartition(new Date(when)),
+    [EXPIRY_INDEX.sortKey]: `${when}#${serialNumber}`,
+  };
+}
+
+export function expiryPartition(day: Date): string {
+  return `EXP#${utcDay(day)}`;
+}
+
+/**
+ * Sort key bounds selecting notAfter in [from, to) with BETWEEN: ISO timestamps have a fixed length, so
+ * `<notAfter>#<serial>` sorts below `to` exactly when notAfter < to, and above `from` exactly when notAfter >= from.
+ */
+export function expirySortBounds(from: Date, to: Date): readonly [string, string] {
+  return [from.toISOString(), to.toISOString()];
+}
+
+export interface IdentityIndexFields {
+  readonly identityId: string;
+  readonly type: IdentityType;
+  readonly status: IdentityStatus;
+  readonly owner: string;
+  readonly createdAt: string;
+}
+
+/** The byType and byOwner attributes of an identity; the sort keys change with its status. */
+export function identityIndexAttributes(identity: IdentityIndexFields): Record<string, string> {
+  const tail = `${iso(identity.createdAt)}#${identity.identityId}`;
+  return {
+    [BY_TYPE_INDEX.partitionKey]: typePartition(identity.type),
+    [BY_TYPE_INDEX.sortKey]: `${identity.status}#${tail}`,
+    [BY_OWNER_INDEX.partitionKey]: ownerPartition(identity.owner),
+    [BY_OWNER_INDEX.sortKey]: `${identity.type}#${identity.status}#${tail}`,
+  };
+}
+
+export function typePartition(type: IdentityType): string {
+  return `TYPE#${type}`;
+}
+
+/** byType sort key prefix; undefined when every status is wanted. */
+export function typeSortPrefix(status: IdentityStatus | undefined): string | undefined {
+  return status === undefined ? undefined : `${status}#`;
+}
+
+export function ownerPartition(owner: string): string {
+  return `OWNER#${owner}`;
+}
+
+export function ownerSortPrefix(type: IdentityType, status: IdentityStatus | undefined): string {
+  return status === undefined ? `${type}#` : `${type}#${status}#`;
+}

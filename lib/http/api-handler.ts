@@ -1,0 +1,292 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  AuthenticationError,
+  ControlPlaneError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '#lib/domain/errors.ts';
+import type { Principal } from '#lib/domain/principal.ts';
+import type { Authenticator } from './authenticator.ts';
+import type { HttpApiEvent, HttpApiHandler, HttpApiResult } from './http-types.ts';
+
+/** Request bodies above this size are refused with 413 before anything parses them. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What a route declares about its input; each schema is strict, so unknown fields are refused. */
+export interface RouteSpec<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+> {
+  /** Name used in logs. */
+  readonly name: string;
+  readonly auth: 'required' | 'none';
+  readonly body?: B;
+  readonly query?: Q;
+  readonly params?: P;
+}
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface ApiRequest<B, Q, P, A> {
+  readonly body: B;
+  readonly query: Q;
+  readonly params: P;
+  readonly principal: A;
+  readonly requestId: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+/** A route's answer: JSON unless `contentType` says otherwise (then `body` must be a string). */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface ApiHandlerDeps {
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+}
+
+/** What the middlewares learn about a request, kept beside the event (never on it). */
+interface RequestState {
+  rawBody?: string;
+  principal?: Principal;
+  parsedBody?: unknown;
+  started: number;
+}
+
+type Middleware = middy.MiddlewareObj<HttpApiEvent, HttpApiResult, Error, Context>;
+type Request = middy.Request<HttpApiEvent, HttpApiResult, Error, Context>;
+
+/** Per-request state, keyed by the event object so nothing is written onto the event itself. */
+const states = new WeakMap<HttpApiEvent, RequestState>();
+
+function stateOf(request: Request): RequestState {
+  let state = states.get(request.event);
+  if (!state) {
+    state = { started: Date.now() };
+    states.set(request.event, state);
+  }
+  return state;
+}
+
+function requestIdOf(event: HttpApiEvent): string {
+  return event.requestContext?.requestId ?? 'unknown';
+}
+
+function jsonResult(
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): HttpApiResult {
+  return {
+    statusCode: status,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+/** The error body every route answers with: `{"error":{"code","message","requestId","details"?}}`. */
+export function errorResult(
+  error: ControlPlaneError,
+  requestId: string,
+  headers: Record<string, string> = {},
+): HttpApiResult {
+  const expose = error.status < 500;
+  return jsonResult(
+    error.status,
+    {
+      error: {
+        code: expose ? error.code : 'INTERNAL_ERROR',
+        message: expose
+          ? error.message
+          : 'The control plane failed to handle this request. Retry later, quoting the requestId.',
+        requestId,
+        ...(expose && error.details ? { details: error.details } : {}),
+      },
+    },
+    requestId,
+    headers,
+  );
+}
+
+/** Zod issues without the offending values: a path and a message each. */
+function zodDetails(error: z.ZodError): Record<string, unknown> {
+  return { issues: error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) };
+}
+
+function toControlPlaneError(error: unknown): ControlPlaneError {
+  if (error instanceof ControlPlaneError) return error;
+  if (error instanceof z.ZodError) {
+    return new ValidationError('VALIDATION_FAILED', 'The request does not match the API schema; see details.', {
+      details: zodDetails(error),
+    });
+  }
+  return new ControlPlaneError('INTERNAL_ERROR', 500, 'internal error', { cause: error });
+}
+
+/** Maps any error to our error body; 5xx are logged by name and code only, never with a stack or request data. */
+const errorResponse = (logger: Logger): Middleware => ({
+  onError: (request) => {
+    const error = toControlPlaneError(request.error);
+    const requestId = requestIdOf(request.event);
+    if (error.status >= 500) {
+      const cause = error.cause ?? error;
+      logger.error('request failed', {
+        requestId,
+        code: error.code,
+        errorName: cause instanceof Error ? cause.name : typeof cause,
+        errorMessage: cause instanceof Error ? cause.message : undefined,
+      });
+    }
+    const allow = error.details?.allow;
+    request.response = errorResult(error, requestId, typeof allow === 'string' ? { allow } : {});
+  },
+});
+
+/** One access-log line per request: route, status, error code, duration. */
+const accessLog = (logger: Logger, route: string): Middleware => {
+  const log = (request: Request) => {
+    const response = request.response;
+    let code: string | undefined;
+    if (response?.statusCode && response.statusCode >= 400 && response.body) {
+      code = /"code":"([A-Z_]+)"/.exec(response.body)?.[1];
+    }
+    logger.info('request', {
+      route,
+      requestId: requestIdOf(request.event),
+      status: response?.statusCode,
+      ...(code ? { code } : {}),
+      principal: stateOf(request).principal?.id,
+      durationMs: Date.now() - stateOf(request).started,
+    });
+  };
+  return {
+    before: (request) => {
+      stateOf(request);
+    },
+    after: log,
+    onError: log,
+  };
+};
+
+/** Decodes the body and refuses it above MAX_BODY_BYTES (413). */
+const bodyLimit = (): Middleware => ({
+  before: (request) => {
+    const { body, isBase64Encoded } = request.event;
+    if (body === undefined || body === null) return;
+    const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+    if (bytes.length > MAX_BODY_BYTES) {
+      throw new PayloadTooLargeError(
+        `The request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`,
+      );
+    }
+    stateOf(request).rawBody = bytes.toString('utf8');
+  },
+});
+
+/** Routes with a body accept only JSON (415 otherwise). */
+const jsonContentType = (): Middleware => ({
+  before: (request) => {
+    const type = request.event.headers?.['content-type'];
+    const mediaType = type?.split(';')[0]?.trim().toLowerCase();
+    if (mediaType !== 'application/json') {
+      throw new UnsupportedMediaTypeError(
+        `This route accepts "Content-Type: application/json"; the request sent ${type ? `"${type.slice(0, 100)}"` : 'none'}.`,
+      );
+    }
+  },
+});
+
+const authenticate = (authenticator: Authenticator, required: boolean): Middleware => ({
+  before: (request) => {
+    const principal = authenticator(request.event);
+    if (principal) {
+      stateOf(request).principal = principal;
+    } else if (required) {
+      throw new AuthenticationError(
+        'UNAUTHENTICATED',
+        'This route needs credentials: sign the request with SigV4 (IAM) or send "Authorization: Bearer <token>".',
+      );
+    }
+  },
+});
+
+const parseJsonBody = (): Middleware => ({
+  before: (request) => {
+    const state = stateOf(request);
+    if (state.rawBody === undefined || state.rawBody.trim() === '') {
+      throw new ValidationError('BODY_REQUIRED', 'This route needs a JSON body.');
+    }
+    try {
+      state.parsedBody = JSON.parse(state.rawBody);
+    } catch {
+      throw new ValidationError('BODY_NOT_JSON', 'The request body is not valid JSON.');
+    }
+  },
+});
+
+function parseWith<S extends z.ZodType | undefined>(schema: S, value: unknown): Out<S> {
+  return (schema ? schema.parse(value) : undefined) as Out<S>;
+}
+
+/**
+ * Builds the Lambda handler of one HTTP API route: error mapping, access log, body size limit, content type,
+ * authentication, JSON parse, zod validation, then `run`. Authentication comes before parsing so an anonymous
+ * caller learns nothing about what a valid body would be.
+ */
+export function makeApiHandler<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+  S extends RouteSpec<B, Q, P> = RouteSpec<B, Q, P>,
+>(
+  spec: S & RouteSpec<B, Q, P>,
+  deps: ApiHandlerDeps,
+  run: (
+    request: ApiRequest<Out<B>, Out<Q>, Out<P>, S['auth'] extends 'required' ? Principal : Principal | undefined>,
+  ) => Promise<ApiResponse>,
+): HttpApiHandler {
+  const pipeline = middy<HttpApiEvent, HttpApiResult, Error, Context>()
+    .use(errorResponse(deps.logger))
+    .use(accessLog(deps.logger, spec.name));
+  if (spec.body) pipeline.use(bodyLimit()).use(jsonContentType());
+  pipeline.use(authenticate(deps.authenticator, spec.auth === 'required'));
+  if (spec.body) pipeline.use(parseJsonBody());
+
+  const handler = pipeline.handler(async (event) => {
+    const state = states.get(event);
+    const requestId = requestIdOf(event);
+    const input = {
+      body: parseWith(spec.body, state?.parsedBody),
+      query: parseWith(spec.query, event.queryStringParameters ?? {}),
+      params: parseWith(spec.params, event.pathParameters ?? {}),
+      principal: state?.principal,
+      requestId,
+      headers: event.headers ?? {},
+    };
+    const response = await run(input as Parameters<typeof run>[0]);
+    if (response.contentType !== undefined && typeof response.body === 'string') {
+      return {
+        statusCode: response.status,
+        headers: { 'content-type': response.contentType, 'x-request-id': requestId, ...response.headers },
+        body: response.body,
+      };
+    }
+    return jsonResult(response.status, response.body, requestId, { ...response.headers });
+  });
+  return handler as unknown as HttpApiHandler;
+}

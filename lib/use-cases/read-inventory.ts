@@ -1,0 +1,32 @@
+import { NotFoundError } from '#lib/domain/errors.ts';
+import type { CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import type { CertificateInventory, IdentityFilter, Page } from '#lib/ports/certificate-inventory.ts';
+
+/** A certificate record with its PEM; 404 CERTIFICATE_NOT_FOUND when the serial is unknown. */
+export async function getCertificate(
+  deps: { inventory: CertificateInventory },
+  serialNumber: string,
+): Promise<CertificateRecord> {
+  const record = await deps.inventory.getCertificate(serialNumber);
+  if (!record) throw new NotFoundError('CERTIFICATE_NOT_FOUND', `No certificate with serial number ${serialNumber}.`);
+  return record;
+}
+
+/** One identity; 404 IDENTITY_NOT_FOUND when the id is unknown. */
+export async function getIdentity(
+  deps: { inventory: CertificateInventory },
+  identityId: string,
+): Promise<IdentityRecord> {
+  const record = await deps.inventory.getIdentity(identityId);
+  if (!record) throw new NotFoundError('IDENTITY_NOT_FOUND', `No identity with id ${identityId}.`);
+  return record;
+}
+
+/** A page of identities matching the filter, newest last within each partition, with an opaque cursor. */
+export function listIdentities(
+  deps: { inventory: CertificateInventory },
+  filter: IdentityFilter,
+  page: { limit: number; cursor?: string },
+): Promise<Page<IdentityRecord>> {
+  return deps.inventory.listIdentities(filter, page);
+}

@@ -1,0 +1,389 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileAsync, freePort, type StartedProcess, startProcess } from '../support/processes.ts';
+
+/**
+ * The control plane as a user runs it: `npm start` in a fresh data directory, CSRs made by `openssl req`, the
+ * answers checked by `openssl verify` and gnutls `certtool --verify`.
+ */
+
+const repo = process.cwd();
+let dir: string;
+let dataDir: string;
+let plane: StartedProcess;
+let base: string;
+let token: string;
+
+async function start(): Promise<StartedProcess> {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  return startProcess('npm', ['start', '--silent'], {
+    cwd: repo,
+    env: { ...process.env, PORT: String(port), MIM_DATA_DIR: dataDir, MIM_ADMIN_TOKEN: '', MIM_QUIET: '1' },
+    readyText: 'listening on',
+    timeoutMs: 90_000,
+  });
+}
+
+async function api(
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; contentType?: string; auth?: string | null } = {},
+): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  if (options.auth !== null) headers.authorization = options.auth ?? `Bearer ${token}`;
+  let body: string | undefined;
+  if (options.body !== undefined || options.raw !== undefined) {
+    headers['content-type'] = options.contentType ?? 'application/json';
+    body = options.raw ?? JSON.stringify(options.body);
+  }
+  const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text, headers: response.headers };
+}
+
+async function makeCsr(name: string, keyArgs: string[], extra: string[] = []): Promise<string> {
+  const csrPath = join(dir, `${name}.csr`);
+  await execFileAsync('openssl', [
+    'req',
+    '-new',
+    ...keyArgs,
+    '-nodes',
+    '-keyout',
+    join(dir, `${name}.key`),
+    '-subj',
+    `/CN=${name}.local.test`,
+    '-addext',
+    `subjectAltName=DNS:${name}.local.test,URI:spiffe://local.test/ns/e2e/sa/${name}`,
+    ...extra,
+    '-out',
+    csrPath,
+  ]);
+  return readFile(csrPath, 'utf8');
+}
+
+async function identityCount(): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page++) {
+    const res = await api('GET', `/v1/identities?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    expect(res.status).toBe(200);
+    count += res.json.items.length;
+    cursor = res.json.nextCursor;
+    if (!cursor) break;
+  }
+  return count;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mim-e2e-'));
+  dataDir = join(dir, 'data');
+  plane = await start();
+  token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
+}, 120_000);
+
+afterAll(async () => {
+  await plane?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('local control plane (npm start)', () => {
+  it('answers health without authentication and keeps secrets 0600', async () => {
+    const res = await api('GET', '/v1/health', { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok' });
+    for (const file of ['admin-token', 'ca/root-key.pem', 'ca/issuing-key.pem']) {
+      expect(((await stat(join(dataDir, file))).mode & 0o777).toString(8)).toBe('600');
+    }
+  });
+
+  it('serves the CA chain as PEM', async () => {
+    const res = await api('GET', '/v1/ca', { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pem-certificate-chain');
+    expect(res.text.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
+  });
+
+  const keyTypes: Array<[string, string[]]> = [
+    ['ec256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']],
+    ['ec384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']],
+    ['rsa2048', ['-newkey', 'rsa:2048']],
+    ['ed25519', ['-newkey', 'ed25519']],
+  ];
+
+  it.each(keyTypes)('issues a certificate for a %s CSR that openssl and certtool verify', async (name, keyArgs) => {
+    const csr = await makeCsr(name, keyArgs);
+    const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'server', validity: '24h' } });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.serialNumber).toMatch(/^[0-9a-f]{16,40}$/);
+    expect(res.json.chain).toHaveLength(2);
+    expect(new Date(res.json.notAfter).getTime() - new Date(res.json.notBefore).getTime()).toBe(24 * 3600 * 1000);
+
+    const leaf = join(dir, `${name}.pem`);
+    const intermediate = join(dir, `${name}-int.pem`);
+    const root = join(dir, `${name}-root.pem`);
+    await writeFile(leaf, res.json.certificate);
+    await writeFile(intermediate, res.json.chain[0]);
+    await writeFile(root, res.json.chain[1]);
+    const verified = await execFileAsync('openssl', ['verify', '-CAfile', root, '-untrusted', intermediate, leaf]);
+    expect(verified.stdout).toContain(': OK');
+
+    const bundle = join(dir, `${name}-bundle.pem`);
+    await writeFile(bundle, `${res.json.certificate.trim()}\n${res.json.chain[0].trim()}\n`);
+    const gnutls = await execFileAsync('certtool', ['--verify', '--load-ca-certificate', root, '--infile', bundle]);
+    expect(gnutls.stdout).toMatch(/Chain verification output: Verified/);
+
+    const text = (await execFileAsync('openssl', ['x509', '-in', leaf, '-noout', '-text'])).stdout;
+    expect(text).toContain(`DNS:${name}.local.test`);
+    expect(text).toContain(`URI:spiffe://local.test/ns/e2e/sa/${name}`);
+    expect(text).toContain('TLS Web Server Authentication');
+    expect(text).toMatch(/CA:FALSE/);
+
+    const record = await api('GET', `/v1/certificates/${res.json.serialNumber}`);
+    expect(record.status).toBe(200);
+    expect(record.json.certificatePem).toBe(res.json.certificate);
+    const identity = await api('GET', `/v1/identities/${res.json.identityId}`);
+    expect(identity.status).toBe(200);
+    expect(identity.json).toMatchObject({
+      status: 'active',
+      owner: 'local-admin',
+      currentSerialNumber: res.json.serialNumber,
+    });
+  });
+
+  it('issues client certificates with clientAuth', async () => {
+    const csr = await makeCsr('client1', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'client' } });
+    expect(res.status, res.text).toBe(201);
+    const leaf = join(dir, 'client1.pem');
+    await writeFile(leaf, res.json.certificate);
+    const text = (await execFileAsync('openssl', ['x509', '-in', leaf, '-noout', '-text'])).stdout;
+    expect(text).toContain('TLS Web Client Authentication');
+    expect(text).not.toContain('TLS Web Server Authentication');
+  });
+
+  it('lists identities with filters and an opaque cursor', async () => {
+    const first = await api('GET', '/v1/identities?limit=2&type=x509-certificate&status=active');
+    expect(first.status).toBe(200);
+    expect(first.json.items).toHaveLength(2);
+    expect(typeof first.json.nextCursor).toBe('string');
+    const second = await api(
+      'GET',
+      `/v1/identities?limit=2&type=x509-certificate&status=active&cursor=${encodeURIComponent(first.json.nextCursor)}`,
+    );
+    expect(second.status).toBe(200);
+    const ids = new Set([...first.json.items, ...second.json.items].map((i: { identityId: string }) => i.identityId));
+    expect(ids.size).toBe(first.json.items.length + second.json.items.length);
+    const byOwner = await api('GET', '/v1/identities?owner=somebody-else');
+    expect(byOwner.json.items).toEqual([]);
+    const badCursor = await api('GET', '/v1/identities?cursor=not-a-cursor');
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.json.error.code).toBe('INVALID_CURSOR');
+  });
+
+  it('revokes idempotently: a second revoke with another reason changes nothing and says so', async () => {
+    const csr = await makeCsr('revoke-me', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const issued = await api('POST', '/v1/certificates', { body: { csr } });
+    expect(issued.status).toBe(201);
+    const serial = issued.json.serialNumber as string;
+    const first = await api('POST', `/v1/certificates/${serial}/revoke`, { body: { reason: 'keyCompromise' } });
+    expect(first.status).toBe(200);
+    expect(first.json).toMatchObject({ changed: true, status: 'revoked', revocationReason: 'keyCompromise' });
+    const second = await api('POST', `/v1/certificates/${serial.toUpperCase()}/revoke`, {
+      body: { reason: 'superseded' },
+    });
+    expect(second.status).toBe(200);
+    expect(second.json).toMatchObject({
+      changed: false,
+      revocationReason: 'keyCompromise',
+      revokedAt: first.json.revokedAt,
+    });
+    expect(second.json.message).toContain('nothing changed');
+    const record = await api('GET', `/v1/certificates/${serial}`);
+    expect(record.json).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    const identity = await api('GET', `/v1/identities/${issued.json.identityId}`);
+    expect(identity.json.status).toBe('revoked');
+    const missing = await api('POST', '/v1/certificates/0badc0de/revoke', { body: { reason: 'superseded' } });
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.code).toBe('CERTIFICATE_NOT_FOUND');
+  });
+
+  it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {
+    const good = await makeCsr('good', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const weak = await makeCsr('weak', ['-newkey', 'rsa:1024']);
+    const ca = await makeCsr(
+      'wants-ca',
+      ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+      ['-addext', 'basicConstraints=critical,CA:TRUE'],
+    );
+    const outsideKey = join(dir, 'outside.key');
+    await execFileAsync('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      outsideKey,
+      '-subj',
+      '/CN=www.example.com',
+      '-out',
+      join(dir, 'outside.csr'),
+    ]);
+    const outside = await readFile(join(dir, 'outside.csr'), 'utf8');
+    // Flip one character inside the base64 body near the end (the signature) so the proof of possession fails.
+    const lines = good.trim().split('\n');
+    const sigLine = lines.length - 3;
+    const line = lines[sigLine] ?? '';
+    lines[sigLine] = `${line.slice(0, 10)}${line[10] === 'A' ? 'B' : 'A'}${line.slice(11)}`;
+    const tampered = `${lines.join('\n')}\n`;
+
+    const before = await identityCount();
+    const cases: Array<{ name: string; status: number; code: string; send: () => ReturnType<typeof api> }> = [
+      {
+        name: 'garbage',
+        status: 400,
+        code: 'CSR_MALFORMED',
+        send: () => api('POST', '/v1/certificates', { body: { csr: 'hello' } }),
+      },
+      {
+        name: 'truncated',
+        status: 400,
+        code: 'CSR_MALFORMED',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good.slice(0, 200) } }),
+      },
+      {
+        name: 'bad signature',
+        status: 400,
+        code: 'CSR_SIGNATURE_INVALID',
+        send: () => api('POST', '/v1/certificates', { body: { csr: tampered } }),
+      },
+      {
+        name: 'CA request',
+        status: 400,
+        code: 'CSR_REQUESTS_CA',
+        send: () => api('POST', '/v1/certificates', { body: { csr: ca } }),
+      },
+      {
+        name: 'weak key',
+        status: 400,
+        code: 'KEY_TOO_WEAK',
+        send: () => api('POST', '/v1/certificates', { body: { csr: weak } }),
+      },
+      {
+        name: 'outside names',
+        status: 400,
+        code: 'NAME_NOT_ALLOWED',
+        send: () => api('POST', '/v1/certificates', { body: { csr: outside } }),
+      },
+      {
+        name: 'too long',
+        status: 400,
+        code: 'VALIDITY_TOO_LONG',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, validity: '91d' } }),
+      },
+      {
+        name: 'bad validity',
+        status: 400,
+        code: 'VALIDITY_INVALID',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, validity: '-1h' } }),
+      },
+      {
+        name: 'unknown profile',
+        status: 400,
+        code: 'PROFILE_UNKNOWN',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, profile: 'ca' } }),
+      },
+      {
+        name: 'unknown field',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, isCa: true } }),
+      },
+      {
+        name: 'not JSON',
+        status: 400,
+        code: 'BODY_NOT_JSON',
+        send: () => api('POST', '/v1/certificates', { raw: '{"csr":' }),
+      },
+      {
+        name: 'too large',
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+        send: () => api('POST', '/v1/certificates', { body: { csr: 'A'.repeat(70_000) } }),
+      },
+      {
+        name: 'wrong type',
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        send: () => api('POST', '/v1/certificates', { raw: good, contentType: 'application/pkcs10' }),
+      },
+      {
+        name: 'no auth',
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good }, auth: null }),
+      },
+      {
+        name: 'bad token',
+        status: 401,
+        code: 'INVALID_TOKEN',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good }, auth: 'Bearer nope' }),
+      },
+      { name: 'unknown route', status: 404, code: 'ROUTE_NOT_FOUND', send: () => api('GET', '/v1/nothing-here') },
+      { name: 'wrong method', status: 405, code: 'METHOD_NOT_ALLOWED', send: () => api('DELETE', '/v1/certificates') },
+      {
+        name: 'bad serial',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        send: () => api('GET', '/v1/certificates/not-hex'),
+      },
+      {
+        name: 'bad reason',
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        send: () => api('POST', '/v1/certificates/0a/revoke', { body: { reason: 'bored' } }),
+      },
+    ];
+    for (const c of cases) {
+      const res = await c.send();
+      expect(res.status, `${c.name}: ${res.text}`).toBe(c.status);
+      expect(res.json?.error?.code, c.name).toBe(c.code);
+      expect(typeof res.json.error.message, c.name).toBe('string');
+      expect(res.json.error.requestId, c.name).toBeTruthy();
+      expect(res.text, c.name).not.toContain('BEGIN CERTIFICATE REQUEST');
+      expect(res.text, c.name).not.toMatch(/\bat .+\.ts:\d+/);
+      expect((await api('GET', '/v1/health', { auth: null })).status, `alive after ${c.name}`).toBe(200);
+    }
+    expect(await identityCount()).toBe(before);
+    const wrongMethod = await api('DELETE', '/v1/certificates');
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+  });
+
+  it('stops on Ctrl-C and reuses the CA and inventory on the next start', async () => {
+    const chainBefore = (await api('GET', '/v1/ca', { auth: null })).text;
+    const countBefore = await identityCount();
+    // Ctrl-C in a terminal sends SIGINT to the whole foreground process group: npm, tsx, node and java.
+    await plane.stop('SIGINT');
+    for (let i = 0; i < 150 && !plane.output().includes('mim: stopped'); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(plane.output()).toContain('mim: stopped');
+    // DynamoDB Local (a Java child started with the data directory in its arguments) is gone too.
+    const left = await execFileAsync('pgrep', ['-f', join(dataDir, 'dynamodb')]).catch(() => ({ stdout: '' }));
+    expect(left.stdout.trim()).toBe('');
+    plane = await start();
+    expect((await api('GET', '/v1/ca', { auth: null })).text).toBe(chainBefore);
+    expect(await identityCount()).toBe(countBefore);
+    expect(plane.output()).toContain('local CA reused');
+  }, 120_000);
+});

@@ -1,0 +1,460 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { auditPartition, certificateKey, identityKey } from '#lib/adapters/dynamodb-keys.ts';
+import { ConflictError, ControlPlaneError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import type { IdentityFilter } from '#lib/ports/certificate-inventory.ts';
+import { countItems, dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
+
+const ISSUED_AT = '2030-01-01T12:00:00.000Z';
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUYWJj\n-----END CERTIFICATE-----\n';
+
+interface Issuance {
+  certificate: CertificateRecord;
+  identity: IdentityRecord;
+  audit: AuditRecord;
+}
+
+function issuance(options: { owner?: string; notAfter?: string; createdAt?: string } = {}): Issuance {
+  const serialNumber = randomBytes(16).toString('hex');
+  const identityId = randomUUID();
+  const owner = options.owner ?? 'arn:aws:iam::123456789012:role/app';
+  const notAfter = options.notAfter ?? '2030-04-01T12:00:00.000Z';
+  const createdAt = options.createdAt ?? ISSUED_AT;
+  return {
+    certificate: {
+      serialNumber,
+      identityId,
+      profile: 'server',
+      subject: 'CN=api.local.test',
+      subjectAltNames: [
+        { type: 'dns', value: 'api.local.test' },
+        { type: 'ip', value: '10.0.0.1' },
+      ],
+      keyAlgorithm: 'EC_P256',
+      keySize: 256,
+      notBefore: createdAt,
+      notAfter,
+      fingerprintSha256: createHash('sha256').update(serialNumber).digest('hex'),
+      issuedAt: createdAt,
+      issuedBy: owner,
+      status: 'active',
+      certificatePem: PEM,
+    },
+    identity: {
+      identityId,
+      type: 'x509-certificate',
+      status: 'active',
+      owner,
+      name: 'api.local.test',
+      source: 'issued',
+      currentSerialNumber: serialNumber,
+      expiresAt: notAfter,
+      createdAt,
+      updatedAt: createdAt,
+    },
+    audit: {
+      eventId: randomUUID(),
+      at: createdAt,
+      action: 'CertificateIssued',
+      actor: owner,
+      target: serialNumber,
+      details: { identityId, profile: 'server', sans: 1 },
+    },
+  };
+}
+
+function revocation(issued: Issuance, revokedAt = '2030-02-01T08:00:00.000Z') {
+  return {
+    serialNumber: issued.certificate.serialNumber,
+    identityId: issued.identity.identityId,
+    reason: 'keyCompromise' as const,
+    revokedAt,
+    revokedBy: 'local-admin',
+    audit: {
+      eventId: randomUUID(),
+      at: revokedAt,
+      action: 'CertificateRevoked' as const,
+      actor: 'local-admin',
+      target: issued.certificate.serialNumber,
+      details: { identityId: issued.identity.identityId, reason: 'keyCompromise' },
+    },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ControlPlaneError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ControlPlaneError)) throw new Error(`expected a ControlPlaneError, got ${String(error)}`);
+  return error;
+}
+
+async function rawItem(table: FreshTable, key: Record<string, string>) {
+  return (await table.doc.send(new GetCommand({ TableName: table.tableName, Key: key }))).Item;
+}
+
+async function auditItems(table: FreshTable, day: Date) {
+  const out = await table.doc.send(
+    new QueryCommand({
+      TableName: table.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': auditPartition(day) },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+describe('DynamoDbInventory: issuance and revocation', () => {
+  let table: FreshTable;
+  let inventory: DynamoDbInventory;
+  beforeAll(async () => {
+    table = await freshTable();
+    inventory = new DynamoDbInventory(table.doc, table.tableName);
+  });
+
+  it('writes certificate, identity and audit entry in one transaction', async () => {
+    const issued = issuance();
+    const before = await countItems(table.client, table.tableName);
+    await inventory.recordIssuance(issued);
+    expect(await countItems(table.client, table.tableName)).toBe(before + 3);
+    expect(await inventory.getCertificate(issued.certificate.serialNumber)).toEqual(issued.certificate);
+    expect(await inventory.getIdentity(issued.identity.identityId)).toEqual(issued.identity);
+    const audit = (await auditItems(table, new Date(ISSUED_AT))).find((i) => i.eventId === issued.audit.eventId);
+    expect(audit).toMatchObject({ ...issued.audit, sk: `${ISSUED_AT}#${issued.audit.eventId}` });
+    expect(await rawItem(table, certificateKey(issued.certificate.serialNumber))).toMatchObject({
+      expiryDay: 'EXP#2030-04-01',
+      expirySk: `2030-04-01T12:00:00.000Z#${issued.certificate.serialNumber}`,
+    });
+  });
+
+  it('refuses a duplicate serial with SERIAL_NUMBER_EXISTS and writes nothing', async () => {
+    const first = issuance();
+    await inventory.recordIssuance(first);
+    const before = await countItems(table.client, table.tableName);
+    const second = issuance();
+    const duplicate = {
+      ...second,
+      certificate: { ...second.certificate, serialNumber: first.certificate.serialNumber },
+    };
+    const error = await rejection(inventory.recordIssuance(duplicate));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.code).toBe('SERIAL_NUMBER_EXISTS');
+    expect(await countItems(table.client, table.tableName)).toBe(before);
+    expect(await inventory.getIdentity(second.identity.identityId)).toBeUndefined();
+    expect(await inventory.getCertificate(first.certificate.serialNumber)).toEqual(first.certificate);
+  });
+
+  it('revokes: flips both statuses, leaves the expiry index, writes the audit entry', async () => {
+    const issued = issuance();
+    await inventory.recordIssuance(issued);
+    const before = await countItems(table.client, table.tableName);
+    const write = revocation(issued);
+    expect(await inventory.recordRevocation(write)).toBe(true);
+
+    expect(await inventory.getCertificate(issued.certificate.serialNumber)).toEqual({
+      ...issued.certificate,
+      status: 'revoked',
+      revokedAt: write.revokedAt,
+      revocationReason: 'keyCompromise',
+      revokedBy: 'local-admin',
+    });
+    expect(await inventory.getIdentity(issued.identity.identityId)).toEqual({
+      ...issued.identity,
+      status: 'revoked',
+      updatedAt: write.revokedAt,
+    });
+    const raw = await rawItem(table, certificateKey(issued.certificate.serialNumber));
+    expect(raw).not.toHaveProperty('expiryDay');
+    expect(raw).not.toHaveProperty('expirySk');
+    const expiring = await inventory.listCertificatesExpiring(
+      new Date('2030-04-01T00:00:00Z'),
+      new Date('2030-04-02T00:00:00Z'),
+      { limit: 100 },
+    );
+    expect(expiring.items.map((c) => c.serialNumber)).not.toContain(issued.certificate.serialNumber);
+    expect((await auditItems(table, new Date(write.revokedAt))).map((i) => i.eventId)).toContain(write.audit.eventId);
+    expect(await countItems(table.client, table.tableName)).toBe(before + 1);
+
+    const revokedIds = await inventory.listIdentities({ status: 'revoked' }, { limit: 100 });
+    expect(revokedIds.items.map((i) => i.identityId)).toContain(issued.identity.identityId);
+    const activeIds = await inventory.listIdentities({ status: 'active' }, { limit: 100 });
+    expect(activeIds.items.map((i) => i.identityId)).not.toContain(issued.identity.identityId);
+  });
+
+  it('returns false and changes nothing on a second revocation or an unknown serial', async () => {
+    const issued = issuance();
+    await inventory.recordIssuance(issued);
+    expect(await inventory.recordRevocation(revocation(issued))).toBe(true);
+    const certBefore = await rawItem(table, certificateKey(issued.certificate.serialNumber));
+    const identityBefore = await rawItem(table, identityKey(issued.identity.identityId));
+    const before = await countItems(table.client, table.tableName);
+
+    expect(await inventory.recordRevocation(revocation(issued, '2030-03-01T00:00:00.000Z'))).toBe(false);
+    const unknown = revocation({ ...issued, certificate: { ...issued.certificate, serialNumber: 'ffee' } });
+    expect(await inventory.recordRevocation(unknown)).toBe(false);
+    const otherIdentity = { ...revocation(issued), identityId: randomUUID() };
+    expect(await inventory.recordRevocation(otherIdentity)).toBe(false);
+
+    expect(await rawItem(table, certificateKey(issued.certificate.serialNumber))).toEqual(certBefore);
+    expect(await rawItem(table, identityKey(issued.identity.identityId))).toEqual(identityBefore);
+    expect(await countItems(table.client, table.tableName)).toBe(before);
+  });
+
+  it('lets exactly one of several concurrent revocations through', async () => {
+    const issued = issuance();
+    await inventory.recordIssuance(issued);
+    const before = await countItems(table.client, table.tableName);
+    const outcomes = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        inventory.recordRevocation(revocation(issued)).catch((e: unknown) => (e instanceof ConflictError ? e.code : e)),
+      ),
+    );
+    expect(outcomes.filter((o) => o === true)).toHaveLength(1);
+    expect(outcomes.filter((o) => o !== true && o !== false && o !== 'CONCURRENT_UPDATE')).toEqual([]);
+    expect(await countItems(table.client, table.tableName)).toBe(before + 1);
+  });
+});
+
+describe('DynamoDbInventory: listing identities', () => {
+  const owners = ['arn:aws:iam::123456789012:role/alpha', 'arn:aws:iam::123456789012:role/beta'] as const;
+  const all: IdentityRecord[] = [];
+  let inventory: DynamoDbInventory;
+
+  beforeAll(async () => {
+    const table = await freshTable();
+    inventory = new DynamoDbInventory(table.doc, table.tableName);
+    for (let i = 0; i < 23; i++) {
+      const issued = issuance({
+        owner: owners[i % 3 === 0 ? 1 : 0],
+        createdAt: new Date(Date.parse(ISSUED_AT) + i * 60_000).toISOString(),
+      });
+      await inventory.recordIssuance(issued);
+      if (i % 4 === 0) {
+        const write = revocation(issued);
+        await inventory.recordRevocation(write);
+        all.push({ ...issued.identity, status: 'revoked', updatedAt: write.revokedAt });
+      } else {
+        all.push(issued.identity);
+      }
+    }
+  });
+
+  async function listAll(filter: IdentityFilter, limit: number) {
+    const seen: IdentityRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await inventory.listIdentities(filter, { limit, ...(cursor ? { cursor } : {}) });
+      expect(page.items.length).toBeLessThanOrEqual(limit);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+      pages++;
+      expect(pages).toBeLessThan(100);
+    } while (cursor !== undefined);
+    return { seen, pages };
+  }
+
+  const filters: IdentityFilter[] = [
+    {},
+    { type: 'x509-certificate' },
+    { status: 'active' },
+    { status: 'revoked' },
+    { type: 'x509-certificate', status: 'active' },
+    { owner: owners[0] },
+    { owner: owners[1], status: 'active' },
+    { owner: owners[0], type: 'x509-certificate', status: 'revoked' },
+    { owner: 'arn:aws:iam::123456789012:role/nobody' },
+  ];
+
+  for (const filter of filters) {
+    it(`pages through every match of ${JSON.stringify(filter)} exactly once`, async () => {
+      const expected = all.filter(
+        (i) =>
+          (filter.type === undefined || i.type === filter.type) &&
+          (filter.status === undefined || i.status === filter.status) &&
+          (filter.owner === undefined || i.owner === filter.owner),
+      );
+      const { seen, pages } = await listAll(filter, 4);
+      expect(seen.map((i) => i.identityId).sort()).toEqual(expected.map((i) => i.identityId).sort());
+      expect(seen).toEqual(expect.arrayContaining(expected));
+      expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / 4));
+    });
+  }
+
+  it('has matches on both sides of the page size', () => {
+    expect(all.filter((i) => i.owner === owners[0]).length).toBeGreaterThan(4);
+    expect(all.filter((i) => i.status === 'revoked').length).toBeGreaterThan(4);
+  });
+
+  it('refuses garbage, tampered and foreign cursors with INVALID_CURSOR', async () => {
+    const page = await inventory.listIdentities({ owner: owners[0] }, { limit: 2 });
+    const cursor = page.nextCursor;
+    expect(cursor).toBeDefined();
+    if (cursor === undefined) return;
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const bad: Array<[string, IdentityFilter]> = [
+      ['not a cursor!', { owner: owners[0] }],
+      [encode({}), { owner: owners[0] }],
+      [Buffer.from('{"f":').toString('base64url'), { owner: owners[0] }],
+      [cursor, { owner: owners[1] }],
+      [cursor, { owner: owners[0], status: 'active' }],
+      [encode({ ...decoded, p: 5 }), { owner: owners[0] }],
+      [encode({ ...decoded, k: { ...decoded.k, ownerPk: `OWNER#${owners[1]}` } }), { owner: owners[0] }],
+      [encode({ ...decoded, k: { pk: 'x' } }), { owner: owners[0] }],
+      [encode({ ...decoded, extra: 1 }), { owner: owners[0] }],
+    ];
+    for (const [text, filter] of bad) {
+      const error = await rejection(inventory.listIdentities(filter, { limit: 2, cursor: text }));
+      expect(error, text).toBeInstanceOf(ValidationError);
+      expect(error.code, text).toBe('INVALID_CURSOR');
+    }
+    const next = await inventory.listIdentities({ owner: owners[0] }, { limit: 2, cursor });
+    expect(next.items).toHaveLength(2);
+  });
+
+  it('refuses a limit outside 1..100', async () => {
+    for (const limit of [0, 101, 2.5]) {
+      expect((await rejection(inventory.listIdentities({}, { limit }))).code).toBe('INVALID_LIMIT');
+    }
+  });
+});
+
+describe('DynamoDbInventory: certificates expiring', () => {
+  const from = new Date('2030-06-10T06:00:00.000Z');
+  const to = new Date('2030-06-13T06:00:00.000Z');
+  const due: string[] = [];
+  let table: FreshTable;
+  let inventory: DynamoDbInventory;
+
+  beforeAll(async () => {
+    table = await freshTable();
+    inventory = new DynamoDbInventory(table.doc, table.tableName);
+    const dueTimes = [
+      from.toISOString(),
+      '2030-06-10T23:59:59.999Z',
+      '2030-06-11T00:00:00.000Z',
+      '2030-06-12T10:00:00.000Z',
+      '2030-06-12T10:00:00.000Z',
+      '2030-06-13T05:59:59.999Z',
+    ];
+    const notDue = [
+      '2030-06-10T05:59:59.999Z',
+      to.toISOString(),
+      '2030-06-13T07:00:00.000Z',
+      ...Array.from({ length: 40 }, (_, i) =>
+        new Date(Date.parse('2030-06-14T00:00:00Z') + i * 3_600_000).toISOString(),
+      ),
+      ...Array.from({ length: 10 }, (_, i) => new Date(Date.parse('2030-06-09T00:00:00Z') + i * 60_000).toISOString()),
+    ];
+    for (const notAfter of dueTimes) {
+      const issued = issuance({ notAfter });
+      await inventory.recordIssuance(issued);
+      due.push(issued.certificate.serialNumber);
+    }
+    for (const notAfter of notDue) await inventory.recordIssuance(issuance({ notAfter }));
+    const revoked = issuance({ notAfter: '2030-06-11T12:00:00.000Z' });
+    await inventory.recordIssuance(revoked);
+    await inventory.recordRevocation(revocation(revoked));
+  });
+
+  it('returns only the active certificates due in [from, to), reading nothing else', async () => {
+    const { client, doc } = createDocumentClient({ endpoint: dynamoDbEndpoint() });
+    const scanned: number[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const output = result.output as { ScannedCount?: number };
+        if (context.commandName === 'QueryCommand') scanned.push(output.ScannedCount ?? 0);
+        return result;
+      },
+      { step: 'initialize', name: 'countScanned' },
+    );
+    const measured = new DynamoDbInventory(doc, table.tableName);
+    const page = await measured.listCertificatesExpiring(from, to, { limit: 100 });
+    expect(page.nextCursor).toBeUndefined();
+    expect(page.items.map((c) => c.serialNumber).sort()).toEqual([...due].sort());
+    expect(page.items.every((c) => c.status === 'active')).toBe(true);
+    expect(scanned).toHaveLength(4);
+    expect(scanned.reduce((a, b) => a + b, 0)).toBe(due.length);
+    expect(await countItems(table.client, table.tableName)).toBeGreaterThan(3 * 60);
+  });
+
+  it('pages across day partitions in notAfter order', async () => {
+    const seen: CertificateRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await inventory.listCertificatesExpiring(from, to, { limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(seen.map((c) => c.serialNumber).sort()).toEqual([...due].sort());
+    const times = seen.map((c) => c.notAfter);
+    expect(times).toEqual([...times].sort());
+  });
+
+  it('refuses a cursor from another window, and windows that are too long', async () => {
+    const page = await inventory.listCertificatesExpiring(from, to, { limit: 1 });
+    const cursor = page.nextCursor;
+    expect(cursor).toBeDefined();
+    if (cursor === undefined) return;
+    const otherWindow = inventory.listCertificatesExpiring(from, new Date('2030-06-14T00:00:00Z'), {
+      limit: 1,
+      cursor,
+    });
+    expect((await rejection(otherWindow)).code).toBe('INVALID_CURSOR');
+    const long = inventory.listCertificatesExpiring(from, new Date('2032-01-01T00:00:00Z'), { limit: 1 });
+    expect((await rejection(long)).code).toBe('INVALID_EXPIRY_WINDOW');
+    expect((await inventory.listCertificatesExpiring(to, from, { limit: 1 })).items).toEqual([]);
+  });
+});
+
+describe('DynamoDbInventory: corrupt items and the CA chain', () => {
+  let table: FreshTable;
+  let inventory: DynamoDbInventory;
+  beforeAll(async () => {
+    table = await freshTable();
+    inventory = new DynamoDbInventory(table.doc, table.tableName);
+  });
+
+  it('raises INVENTORY_CORRUPT for an item that does not parse', async () => {
+    const issued = issuance();
+    await inventory.recordIssuance(issued);
+    const key = certificateKey(issued.certificate.serialNumber);
+    const raw = await rawItem(table, key);
+    await table.doc.send(
+      new PutCommand({ TableName: table.tableName, Item: { ...raw, keySize: 'big', status: 'expired' } }),
+    );
+    const error = await rejection(inventory.getCertificate(issued.certificate.serialNumber));
+    expect(error).toBeInstanceOf(InternalError);
+    expect(error.code).toBe('INVENTORY_CORRUPT');
+    expect(error.message).not.toContain('big');
+
+    const identityItem = await rawItem(table, identityKey(issued.identity.identityId));
+    await table.doc.send(
+      new PutCommand({ TableName: table.tableName, Item: { ...identityItem, createdAt: 'yesterday' } }),
+    );
+    expect((await rejection(inventory.getIdentity(issued.identity.identityId))).code).toBe('INVENTORY_CORRUPT');
+    expect((await rejection(inventory.listIdentities({}, { limit: 10 }))).code).toBe('INVENTORY_CORRUPT');
+  });
+
+  it('stores, reads and overwrites the CA chain', async () => {
+    expect(await inventory.getChain('default')).toBeUndefined();
+    const chain = [PEM.replace('YWJj', 'aXNz'), PEM.replace('YWJj', 'cm9v')];
+    await inventory.putChain('default', chain);
+    expect(await inventory.getChain('default')).toEqual(chain);
+    expect(await inventory.getChain('other')).toBeUndefined();
+    await inventory.putChain('default', [PEM]);
+    expect(await inventory.getChain('default')).toEqual([PEM]);
+    await table.doc.send(
+      new PutCommand({ TableName: table.tableName, Item: { pk: 'CA#bad', sk: 'CHAIN', chainPem: 'x' } }),
+    );
+    expect((await rejection(inventory.getChain('bad'))).code).toBe('INVENTORY_CORRUPT');
+  });
+});

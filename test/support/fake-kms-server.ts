@@ -1,0 +1,362 @@
+import { spawn } from 'node:child_process';
+import { createHash, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+
+/** Key specs the fake can create, each backed by a real local key pair. */
+export type FakeKmsKeySpec =
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_SECG_P256K1'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096';
+export type FakeKmsKeyUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT';
+
+/** A request as the fake received it: the operation name from `X-Amz-Target` and the parsed JSON body. */
+export interface RecordedKmsRequest {
+  readonly target: string;
+  readonly body: unknown;
+}
+
+export interface FakeKms {
+  /** `http://127.0.0.1:<port>`, for `new KMSClient({ endpoint })`. */
+  readonly endpoint: string;
+  /** Every request received, oldest first. */
+  readonly requests: RecordedKmsRequest[];
+  /** Creates a key without going through HTTP and returns its key id (a UUID, as KMS does). */
+  createKey(keySpec: FakeKmsKeySpec, keyUsage?: FakeKmsKeyUsage): Promise<string>;
+  /** Rewrites the signature of every later `Sign` answer (fault injection); `undefined` restores honest answers. */
+  tamperSignatures(transform: ((signature: Buffer) => Buffer) | undefined): void;
+  close(): Promise<void>;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+const RAW_MESSAGE_LIMIT = 4096;
+
+const SPECS: Record<FakeKmsKeySpec, { ec: string } | { rsa: number }> = {
+  ECC_NIST_P256: { ec: 'P-256' },
+  ECC_NIST_P384: { ec: 'P-384' },
+  ECC_SECG_P256K1: { ec: 'secp256k1' },
+  RSA_2048: { rsa: 2048 },
+  RSA_3072: { rsa: 3072 },
+  RSA_4096: { rsa: 4096 },
+};
+
+type Hash = 'sha256' | 'sha384' | 'sha512';
+const ALGORITHMS = {
+  ECDSA_SHA_256: { hash: 'sha256', keySpecs: ['ECC_NIST_P256', 'ECC_SECG_P256K1'], pss: false },
+  ECDSA_SHA_384: { hash: 'sha384', keySpecs: ['ECC_NIST_P384'], pss: false },
+  RSASSA_PKCS1_V1_5_SHA_256: { hash: 'sha256', keySpecs: 'rsa', pss: false },
+  RSASSA_PKCS1_V1_5_SHA_384: { hash: 'sha384', keySpecs: 'rsa', pss: false },
+  RSASSA_PKCS1_V1_5_SHA_512: { hash: 'sha512', keySpecs: 'rsa', pss: false },
+  RSASSA_PSS_SHA_256: { hash: 'sha256', keySpecs: 'rsa', pss: true },
+  RSASSA_PSS_SHA_384: { hash: 'sha384', keySpecs: 'rsa', pss: true },
+  RSASSA_PSS_SHA_512: { hash: 'sha512', keySpecs: 'rsa', pss: true },
+} as const satisfies Record<string, { hash: Hash; keySpecs: readonly FakeKmsKeySpec[] | 'rsa'; pss: boolean }>;
+type SigningAlgorithm = keyof typeof ALGORITHMS;
+const DIGEST_LENGTH: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
+
+interface StoredKey {
+  readonly id: string;
+  readonly arn: string;
+  readonly spec: FakeKmsKeySpec;
+  readonly usage: FakeKmsKeyUsage;
+  readonly spki: Buffer;
+  /** PEM file of the private key, for `openssl pkeyutl`. */
+  readonly keyFile: string;
+}
+
+class KmsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const keyIdSchema = z.string().min(1);
+const base64Schema = z.base64().min(1);
+const algorithmSchema = z.enum(Object.keys(ALGORITHMS) as [SigningAlgorithm, ...SigningAlgorithm[]]);
+const schemas = {
+  CreateKey: z.object({
+    KeySpec: z.string().default('SYMMETRIC_DEFAULT'),
+    KeyUsage: z.string().default('ENCRYPT_DECRYPT'),
+  }),
+  GetPublicKey: z.object({ KeyId: keyIdSchema }),
+  Sign: z.object({
+    KeyId: keyIdSchema,
+    Message: base64Schema,
+    MessageType: z.enum(['RAW', 'DIGEST']).default('RAW'),
+    SigningAlgorithm: algorithmSchema,
+  }),
+  Verify: z.object({
+    KeyId: keyIdSchema,
+    Message: base64Schema,
+    MessageType: z.enum(['RAW', 'DIGEST']).default('RAW'),
+    Signature: base64Schema,
+    SigningAlgorithm: algorithmSchema,
+  }),
+};
+
+const SIGV4_AUTHORIZATION =
+  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
+
+/**
+ * Starts an AWS KMS stand-in on 127.0.0.1 speaking the JSON 1.1 protocol the SDK uses (`POST /`,
+ * `X-Amz-Target: TrentService.<Operation>`, base64 blobs, errors as `{"__type", "message"}` with status 400).
+ * Operations: CreateKey, GetPublicKey, Sign and Verify (RAW and DIGEST messages), over real key pairs; signatures
+ * over a digest are made by `openssl pkeyutl`, because node:crypto cannot sign a precomputed hash.
+ * The SigV4 `Authorization` header is checked for shape, not for a valid signature.
+ */
+export async function startFakeKms(): Promise<FakeKms> {
+  const directory = await mkdtemp(join(tmpdir(), 'fake-kms-'));
+  const keys = new Map<string, StoredKey>();
+  const requests: RecordedKmsRequest[] = [];
+  let tamper: ((signature: Buffer) => Buffer) | undefined;
+
+  async function createKey(spec: string, usage: string): Promise<StoredKey> {
+    if (!Object.hasOwn(SPECS, spec)) {
+      throw new KmsError('ValidationException', `This fake cannot create keys of spec ${spec}.`);
+    }
+    const keySpec = spec as FakeKmsKeySpec;
+    const shape = SPECS[keySpec];
+    if (usage !== 'SIGN_VERIFY' && !(usage === 'ENCRYPT_DECRYPT' && 'rsa' in shape)) {
+      throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+    }
+    const { publicKey, privateKey } =
+      'ec' in shape
+        ? await promisify(generateKeyPair)('ec', { namedCurve: shape.ec })
+        : await promisify(generateKeyPair)('rsa', { modulusLength: shape.rsa });
+    const id = randomUUID();
+    const keyFile = join(directory, `${id}.pem`);
+    await writeFile(keyFile, pem(privateKey), { mode: 0o600 });
+    const key: StoredKey = {
+      id,
+      arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`,
+      spec: keySpec,
+      usage: usage as FakeKmsKeyUsage,
+      spki: publicKey.export({ format: 'der', type: 'spki' }),
+      keyFile,
+    };
+    keys.set(id, key);
+    return key;
+  }
+
+  function findKey(keyId: string): StoredKey {
+    const id = /^(?:arn:aws:kms:[a-z0-9-]+:\d{12}:key\/)?([0-9a-f-]{36})$/.exec(keyId)?.[1];
+    const key = id === undefined ? undefined : keys.get(id);
+    if (!key) throw new KmsError('NotFoundException', `Key '${keyId}' does not exist`);
+    return key;
+  }
+
+  /** Resolves the key, algorithm and digest of a Sign or Verify request the way KMS validates them. */
+  function signingInput(request: z.infer<typeof schemas.Sign>): { key: StoredKey; digest: Buffer; args: string[] } {
+    const key = findKey(request.KeyId);
+    const algorithm = ALGORITHMS[request.SigningAlgorithm];
+    if (key.usage !== 'SIGN_VERIFY') {
+      throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid.`);
+    }
+    const compatible =
+      algorithm.keySpecs === 'rsa'
+        ? key.spec.startsWith('RSA_')
+        : (algorithm.keySpecs as readonly string[]).includes(key.spec);
+    if (!compatible) {
+      throw new KmsError(
+        'InvalidKeyUsageException',
+        `Signing algorithm ${request.SigningAlgorithm} is not valid for key spec ${key.spec}.`,
+      );
+    }
+    const message = Buffer.from(request.Message, 'base64');
+    let digest = message;
+    if (request.MessageType === 'RAW') {
+      if (message.length > RAW_MESSAGE_LIMIT) {
+        throw new KmsError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
+      }
+      digest = createHash(algorithm.hash).update(message).digest();
+    } else if (message.length !== DIGEST_LENGTH[algorithm.hash]) {
+      throw new KmsError(
+        'ValidationException',
+        `Digest is invalid length for algorithm ${request.SigningAlgorithm}: expected ${DIGEST_LENGTH[algorithm.hash]} bytes.`,
+      );
+    }
+    const args = ['-inkey', key.keyFile, '-pkeyopt', `digest:${algorithm.hash}`];
+    // KMS's PSS uses a salt as long as the digest.
+    if (algorithm.pss) args.push('-pkeyopt', 'rsa_padding_mode:pss', '-pkeyopt', 'rsa_pss_saltlen:digest');
+    return { key, digest, args };
+  }
+
+  async function handle(operation: string, body: unknown): Promise<unknown> {
+    switch (operation) {
+      case 'CreateKey': {
+        const request = parse(schemas.CreateKey, body);
+        const key = await createKey(request.KeySpec, request.KeyUsage);
+        return {
+          KeyMetadata: {
+            AWSAccountId: ACCOUNT,
+            KeyId: key.id,
+            Arn: key.arn,
+            CreationDate: Math.floor(Date.now() / 1000),
+            Enabled: true,
+            KeyState: 'Enabled',
+            KeyManager: 'CUSTOMER',
+            Origin: 'AWS_KMS',
+            KeySpec: key.spec,
+            CustomerMasterKeySpec: key.spec,
+            KeyUsage: key.usage,
+            ...algorithmsOf(key),
+          },
+        };
+      }
+      case 'GetPublicKey': {
+        const key = findKey(parse(schemas.GetPublicKey, body).KeyId);
+        return {
+          KeyId: key.arn,
+          PublicKey: key.spki.toString('base64'),
+          KeySpec: key.spec,
+          CustomerMasterKeySpec: key.spec,
+          KeyUsage: key.usage,
+          ...algorithmsOf(key),
+        };
+      }
+      case 'Sign': {
+        const request = parse(schemas.Sign, body);
+        const { key, digest, args } = signingInput(request);
+        const signature = await openssl(['pkeyutl', '-sign', ...args], digest);
+        return {
+          KeyId: key.arn,
+          Signature: (tamper ? tamper(signature) : signature).toString('base64'),
+          SigningAlgorithm: request.SigningAlgorithm,
+        };
+      }
+      case 'Verify': {
+        const request = parse(schemas.Verify, body);
+        const { key, digest, args } = signingInput(request);
+        const signatureFile = join(directory, `${randomUUID()}.sig`);
+        await writeFile(signatureFile, Buffer.from(request.Signature, 'base64'));
+        const valid = await openssl(['pkeyutl', '-verify', ...args, '-sigfile', signatureFile], digest).then(
+          () => true,
+          () => false,
+        );
+        await rm(signatureFile, { force: true });
+        if (!valid) throw new KmsError('KMSInvalidSignatureException', 'Signature is not valid.');
+        return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: request.SigningAlgorithm };
+      }
+      default:
+        throw new KmsError('UnknownOperationException', `This fake does not implement ${operation}.`);
+    }
+  }
+
+  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
+    const text = await readBody(req);
+    const targetHeader = String(req.headers['x-amz-target']);
+    const target = /^TrentService\.(\w+)$/.exec(targetHeader)?.[1];
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    requests.push({ target: target ?? targetHeader, body });
+    try {
+      if (req.method !== 'POST' || req.url !== '/') throw new KmsError('UnknownOperationException', 'POST / only.');
+      const authorization = req.headers.authorization;
+      if (authorization === undefined) {
+        throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+      }
+      if (!SIGV4_AUTHORIZATION.test(authorization) || req.headers['x-amz-date'] === undefined) {
+        throw new KmsError('IncompleteSignatureException', 'The request is not signed with AWS Signature Version 4.');
+      }
+      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
+        throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
+      }
+      if (target === undefined) throw new KmsError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
+      if (typeof body !== 'object' || body === null) throw new KmsError('SerializationException', 'Body is not JSON.');
+      return { status: 200, body: await handle(target, body) };
+    } catch (error) {
+      if (error instanceof KmsError) return { status: 400, body: { __type: error.type, message: error.message } };
+      return { status: 500, body: { __type: 'KMSInternalException', message: String(error) } };
+    }
+  }
+
+  const server = createServer((req, res) => {
+    respond(req).then(
+      ({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
+      },
+      // Only reading the body can fail here (the client went away); there is nobody left to answer.
+      () => res.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    createKey: async (keySpec, keyUsage = 'SIGN_VERIFY') => (await createKey(keySpec, keyUsage)).id,
+    tamperSignatures: (transform) => {
+      tamper = transform;
+    },
+    close: async () => {
+      // The SDK keeps connections alive; close() alone would wait for them to time out.
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function algorithmsOf(key: StoredKey): Record<string, string[]> {
+  if (key.usage === 'ENCRYPT_DECRYPT') return { EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] };
+  const names = (Object.keys(ALGORITHMS) as SigningAlgorithm[]).filter((name) => {
+    const specs = ALGORITHMS[name].keySpecs;
+    return specs === 'rsa' ? key.spec.startsWith('RSA_') : (specs as readonly string[]).includes(key.spec);
+  });
+  return { SigningAlgorithms: names };
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    throw new KmsError(
+      'ValidationException',
+      result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
+  }
+  return result.data;
+}
+
+function pem(privateKey: KeyObject): string {
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs openssl with `input` on stdin and resolves with its stdout; rejects on a non-zero exit. */
+function openssl(args: string[], input: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(stdout));
+      else reject(new Error(`openssl ${args[0]} exited with ${code}: ${Buffer.concat(stderr).toString()}`));
+    });
+    child.stdin.end(input);
+  });
+}

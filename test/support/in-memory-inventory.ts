@@ -1,0 +1,77 @@
+import { ConflictError, ValidationError } from '#lib/domain/errors.ts';
+import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
+import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+
+/** An in-memory inventory for use-case tests: same contract as the DynamoDB adapter, no I/O. */
+export class InMemoryInventory implements CertificateInventory, CaChainStore {
+  readonly certificates = new Map<string, CertificateRecord>();
+  readonly identities = new Map<string, IdentityRecord>();
+  readonly audit: AuditRecord[] = [];
+  readonly chains = new Map<string, string[]>();
+
+  async recordIssuance(write: { certificate: CertificateRecord; identity: IdentityRecord; audit: AuditRecord }) {
+    if (this.certificates.has(write.certificate.serialNumber) || this.identities.has(write.identity.identityId)) {
+      throw new ConflictError('SERIAL_NUMBER_EXISTS', 'serial number already used');
+    }
+    this.certificates.set(write.certificate.serialNumber, write.certificate);
+    this.identities.set(write.identity.identityId, write.identity);
+    this.audit.push(write.audit);
+  }
+
+  async getCertificate(serialNumber: string) {
+    return this.certificates.get(serialNumber);
+  }
+
+  async getIdentity(identityId: string) {
+    return this.identities.get(identityId);
+  }
+
+  async listIdentities(
+    filter: IdentityFilter,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<IdentityRecord>> {
+    const all = [...this.identities.values()].filter(
+      (i) =>
+        (filter.type === undefined || i.type === filter.type) &&
+        (filter.status === undefined || i.status === filter.status) &&
+        (filter.owner === undefined || i.owner === filter.owner),
+    );
+    const start = page.cursor === undefined ? 0 : Number(page.cursor);
+    if (!Number.isInteger(start) || start < 0) throw new ValidationError('INVALID_CURSOR', 'bad cursor');
+    const items = all.slice(start, start + page.limit);
+    const next = start + page.limit;
+    return next < all.length ? { items, nextCursor: String(next) } : { items };
+  }
+
+  async recordRevocation(write: RevocationWrite): Promise<boolean> {
+    const cert = this.certificates.get(write.serialNumber);
+    const identity = this.identities.get(write.identityId);
+    if (cert?.status !== 'active' || !identity) return false;
+    this.certificates.set(write.serialNumber, {
+      ...cert,
+      status: 'revoked',
+      revokedAt: write.revokedAt,
+      revocationReason: write.reason,
+      revokedBy: write.revokedBy,
+    });
+    this.identities.set(write.identityId, { ...identity, status: 'revoked', updatedAt: write.revokedAt });
+    this.audit.push(write.audit);
+    return true;
+  }
+
+  async listCertificatesExpiring(from: Date, to: Date, page: { limit: number }): Promise<Page<CertificateRecord>> {
+    const items = [...this.certificates.values()]
+      .filter((c) => c.status === 'active' && c.notAfter >= from.toISOString() && c.notAfter < to.toISOString())
+      .slice(0, page.limit);
+    return { items };
+  }
+
+  async getChain(caId: string) {
+    return this.chains.get(caId);
+  }
+
+  async putChain(caId: string, chainPem: readonly string[]) {
+    this.chains.set(caId, [...chainPem]);
+  }
+}

@@ -1,0 +1,77 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+
+export const execFileAsync = promisify(execFile);
+
+/** A free TCP port on 127.0.0.1 (bound once, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartedProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Sends the signal to the whole process group and resolves with the exit code (bounded wait, then SIGKILL). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Spawns a command in its own process group and waits until its stdout contains `readyText`, within `timeoutMs`.
+ * Killing the group also kills grandchildren (npm → tsx → node → java).
+ */
+export async function startProcess(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd: string; readyText: string; timeoutMs: number },
+): Promise<StartedProcess> {
+  const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: 'pipe' });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    if (child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }, 15_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const deadline = Date.now() + options.timeoutMs;
+  while (!out.includes(options.readyText)) {
+    if (child.exitCode !== null) throw new Error(`process exited early (${child.exitCode}):\n${out}`);
+    if (Date.now() > deadline) {
+      await stop('SIGKILL');
+      throw new Error(`process not ready within ${options.timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, output: () => out, stop };
+}
