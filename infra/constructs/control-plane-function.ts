@@ -8,6 +8,17 @@ import { Construct } from 'constructs';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
+/**
+ * esbuild settings every function bundle shares; the bundle test builds with the same ones, so what it runs is what
+ * Lambda runs. Some CommonJS dependencies call require(), which an ESM bundle must be given.
+ */
+export const BUNDLE = {
+  target: 'node22',
+  banner:
+    "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  mainFields: ['module', 'main'],
+} as const;
+
 /** The functions' timeout; API Gateway's HTTP API gives up on an integration after 30 s. */
 export const FUNCTION_TIMEOUT_SECONDS = 15;
 
