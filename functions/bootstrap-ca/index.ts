@@ -1,7 +1,8 @@
 import { createKmsSigner } from '#lib/adapters/kms-signer.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { logger } from '../shared/lambda-runtime.ts';
 import { makeBootstrapCaHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['rootKeyId', 'issuingKeyId']);

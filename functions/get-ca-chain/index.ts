@@ -1,6 +1,7 @@
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { authenticator, inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { authenticator, logger } from '../shared/lambda-runtime.ts';
 import { makeGetCaChainHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['caId']);

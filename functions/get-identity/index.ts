@@ -1,4 +1,5 @@
-import { authenticator, inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { authenticator, logger } from '../shared/lambda-runtime.ts';
 import { makeGetIdentityHandler } from './handler.ts';
 
 export const handler = makeGetIdentityHandler({ logger, authenticator, inventory: inventoryFromEnv() });

@@ -6,7 +6,8 @@ import { InternalError } from '#lib/domain/errors.ts';
 import { DEFAULT_LOCAL_NAME_POLICY } from '#lib/domain/name-policy.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { authenticator, inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { authenticator, logger } from '../shared/lambda-runtime.ts';
 import { makeIssueCertificateHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['issuingKeyId', 'caId']);

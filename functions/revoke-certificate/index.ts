@@ -1,5 +1,6 @@
 import { systemClock } from '#lib/ports/clock.ts';
-import { authenticator, inventoryFromEnv, logger } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { authenticator, logger } from '../shared/lambda-runtime.ts';
 import { makeRevokeCertificateHandler } from './handler.ts';
 
 export const handler = makeRevokeCertificateHandler({
