@@ -177,8 +177,8 @@ export function parseCsrDer(der: Uint8Array): ParsedCsr {
       DerElement | undefined,
     ];
     if (readSmallInteger(version) !== 0) throw malformed('version must be 1 (0)');
-    const algorithm = readSignatureAlgorithm(signatureAlgorithm);
     const { key, publicKey, kind } = readPublicKey(spki);
+    const algorithm = readSignatureAlgorithm(signatureAlgorithm);
     if (algorithm.key !== kind) {
       throw new ValidationError(
         'CSR_SIGNATURE_ALGORITHM_UNSUPPORTED',

@@ -100,6 +100,10 @@ function generalName(name: SubjectAltName): Der {
   }
 }
 
+// One CSPRNG call per 256 serials rather than one each: the call overhead, not the randomness, is what costs.
+const randomPool = Buffer.alloc(4096);
+let randomPoolOffset = randomPool.length;
+
 /**
  * A serial number from the CSPRNG: 16 bytes with the top bit cleared (positive) and the next one set (no leading
  * zero octet, so always 16 octets), leaving 126 bits of entropy (CA/B Forum asks for at least 64).
@@ -114,10 +118,6 @@ export function randomSerialNumber(): Buffer {
   serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   return serial;
 }
-
-// One CSPRNG call per 256 serials rather than one each: the call overhead, not the randomness, is what costs.
-const randomPool = Buffer.alloc(4096);
-let randomPoolOffset = randomPool.length;
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's value. */
 export function keyIdentifier(subjectPublicKey: Uint8Array): Buffer {

@@ -151,11 +151,14 @@ export function buildCsr(options: {
   privateKey: KeyObject;
   publicKeySpki: Uint8Array;
   commonName?: string;
+  /** A DER Name used as it is, instead of one made from `commonName`. */
+  subject?: Uint8Array;
   names?: readonly SubjectAltName[];
   extensions?: readonly Buffer[];
 }): string {
-  const subject =
-    options.commonName === undefined
+  const subject = options.subject
+    ? Buffer.from(options.subject)
+    : options.commonName === undefined
       ? sequence()
       : sequence(set(sequence(OIDS.commonName, utf8String(options.commonName))));
   const extensions = [
