@@ -1,14 +1,16 @@
 import { CfnOutput, CustomResource, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
   HttpStage,
   LogGroupLogDestination,
+  PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -16,52 +18,85 @@ import { type ApiFunctionName, ROUTES } from '#functions/routes.ts';
 import { ENV } from '#lib/config/env.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
 import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
-import { INVENTORY_TABLE_LOGICAL_ID, InventoryTable } from '../constructs/inventory-table.ts';
+import { InventoryTable } from '../constructs/inventory-table.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
-  /** Names the CA chain item and the KMS key aliases. Default `default`. */
+  /** Names the CA: the chain item (`CA#<caId>`) and the KMS key aliases. Lowercase letters, digits, `-`. Default `default`. */
   readonly caId?: string;
+  /** Default `MIM Root CA (<caId>)`. At most 64 characters (X.509 upper bound for a common name). */
   readonly rootCommonName?: string;
+  /** Default `MIM Issuing CA (<caId>)`. At most 64 characters. */
   readonly issuingCommonName?: string;
   /** Default 3650 (10 years). */
   readonly rootValidityDays?: number;
-  /** Default 1825 (5 years); capped by the root's validity at bootstrap. */
+  /** Default 1825 (5 years); no longer than the root's. */
   readonly issuingValidityDays?: number;
-  /** Stage-wide throttling. Default 50 requests/s, burst 100. */
+  /** Stage-wide throttling (steady requests per second and burst). Default 50/s, burst 100. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
-  /** Retention of function and access logs. Default one year. */
+  /** Retention of function, custom resource and API access logs. Default one year. */
   readonly logRetention?: RetentionDays;
+  /** Powertools log level of every function. Default `INFO`. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
-/** Which table access each API function needs; functions not listed get none. */
-const TABLE_ACCESS: Partial<Record<ApiFunctionName, 'read' | 'readWrite'>> = {
-  'get-ca-chain': 'read',
-  'issue-certificate': 'readWrite',
-  'get-certificate': 'read',
-  'revoke-certificate': 'readWrite',
-  'list-identities': 'read',
-  'get-identity': 'read',
+/** What an API function may touch. Every grant also sets the env var naming the resource. */
+export interface FunctionAccess {
+  readonly table?: 'read' | 'readWrite';
+  /** `kms:Sign` with the issuing key. */
+  readonly signsWithIssuingKey?: boolean;
+  /** Serves or signs with the CA chain: gets MIM_CA_ID and deploys after the bootstrap has written the chain. */
+  readonly usesCaChain?: boolean;
+}
+
+/**
+ * Least privilege per API function. A `Record` over every function name, so a route added to `ROUTES` does not
+ * typecheck until its access is declared here.
+ */
+export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
+  health: {},
+  'get-ca-chain': { table: 'read', usesCaChain: true },
+  'issue-certificate': { table: 'readWrite', signsWithIssuingKey: true, usesCaChain: true },
+  'get-certificate': { table: 'read' },
+  'revoke-certificate': { table: 'readWrite' },
+  'list-identities': { table: 'read' },
+  'get-identity': { table: 'read' },
+  'route-not-found': {},
 };
 
 /**
- * The whole control plane as one stack: the inventory table, the CA's KMS keys, one function per route behind an
- * HTTP API with IAM authorization, and the custom resource that bootstraps the CA in KMS.
+ * The control plane as one stack: the inventory table, the CA's KMS keys, the custom resource that bootstraps the CA,
+ * and one function per route behind an HTTP API that uses IAM (SigV4) authorization wherever data is read or changed.
  */
 export class ControlPlaneStack extends Stack {
   constructor(scope: Construct, id: string, props: ControlPlaneStackProps = {}) {
     super(scope, id, props);
     const caId = props.caId ?? 'default';
+    const ca = {
+      CaId: caId,
+      RootCommonName: props.rootCommonName ?? `MIM Root CA (${caId})`,
+      IssuingCommonName: props.issuingCommonName ?? `MIM Issuing CA (${caId})`,
+      RootValidityDays: props.rootValidityDays ?? 3650,
+      IssuingValidityDays: props.issuingValidityDays ?? 1825,
+    };
+    checkCaSettings(ca);
     const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
+    const newFunction = (constructId: string, name: string, memorySize?: number) =>
+      new ControlPlaneFunction(this, constructId, {
+        name,
+        logRetention,
+        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+        ...(memorySize ? { memorySize } : {}),
+      }).fn;
 
     const inventory = new InventoryTable(this, 'Inventory');
     const keys = new CaKeys(this, 'CaKeys', { aliasPrefix: `alias/mim-${caId}` });
 
-    // The CA bootstrap: a custom resource whose handler builds root and intermediate with the KMS keys.
-    const bootstrapFn = new ControlPlaneFunction(this, 'BootstrapCa', { name: 'bootstrap-ca', logRetention }).fn;
-    bootstrapFn.addEnvironment(ENV.caId, caId);
+    const bootstrapFn = newFunction('BootstrapCa', 'bootstrap-ca');
     keys.grantBootstrap(bootstrapFn);
     inventory.grantReadWrite(bootstrapFn);
+    bootstrapFn.addEnvironment(ENV.caId, caId);
+    // The Provider framework speaks CloudFormation's response protocol, so the handler just returns a result.
     const provider = new Provider(this, 'CaBootstrapProvider', {
       onEventHandler: bootstrapFn,
       logGroup: new LogGroup(this, 'CaBootstrapProviderLogs', {
@@ -72,48 +107,42 @@ export class ControlPlaneStack extends Stack {
     const bootstrap = new CustomResource(this, 'CaBootstrap', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::CaBootstrap',
+      // CloudFormation hands every property to the handler as a string anyway.
       properties: {
-        CaId: caId,
-        RootCommonName: props.rootCommonName ?? `MIM Root CA (${caId})`,
-        IssuingCommonName: props.issuingCommonName ?? `MIM Issuing CA (${caId})`,
-        RootValidityDays: String(props.rootValidityDays ?? 3650),
-        IssuingValidityDays: String(props.issuingValidityDays ?? 1825),
+        ...ca,
+        RootValidityDays: String(ca.RootValidityDays),
+        IssuingValidityDays: String(ca.IssuingValidityDays),
       },
+      // The chain lives as long as the retained keys and table: deleting the stack must not even ask to remove it.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // One function per handler.
-    const functions = new Map<ApiFunctionName, ControlPlaneFunction['fn']>();
-    const names: ApiFunctionName[] = [...new Set(ROUTES.map((r) => r.function)), 'route-not-found'];
-    for (const name of names) {
-      const fn = new ControlPlaneFunction(this, pascal(name), {
-        name,
-        logRetention,
-        memorySize: name === 'issue-certificate' ? 1024 : 512,
-      }).fn;
-      const access = TABLE_ACCESS[name];
-      if (access === 'read') inventory.grantRead(fn);
-      if (access === 'readWrite') inventory.grantReadWrite(fn);
-      if (name === 'issue-certificate') keys.grantIssue(fn);
-      if (name === 'issue-certificate' || name === 'get-ca-chain') {
+    const functions = new Map<ApiFunctionName, LambdaFunction>();
+    for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {
+      const fn = newFunction(pascal(name), name, name === 'issue-certificate' ? 1024 : undefined);
+      if (access.table === 'read') inventory.grantRead(fn);
+      if (access.table === 'readWrite') inventory.grantReadWrite(fn);
+      if (access.signsWithIssuingKey) keys.grantIssue(fn);
+      if (access.usesCaChain) {
         fn.addEnvironment(ENV.caId, caId);
-        // They read the chain the bootstrap writes.
         fn.node.addDependency(bootstrap);
       }
       functions.set(name, fn);
     }
-    const fnOf = (name: ApiFunctionName) => {
+    const integration = (name: ApiFunctionName) => {
       const fn = functions.get(name);
-      if (!fn) throw new Error(`no function ${name}`);
-      return fn;
+      if (!fn) throw new Error(`No function ${name}: declare it in API_FUNCTION_ACCESS.`);
+      return new HttpLambdaIntegration(`${pascal(name)}Integration`, fn, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      });
     };
 
-    // The HTTP API: IAM (SigV4) on every route that reads or changes the inventory.
     const api = new HttpApi(this, 'Api', {
       description: 'Machine identity control plane',
       createDefaultStage: false,
-      // Unknown paths and methods answer 404/405 in our error format; the handler reads nothing and needs no
-      // permission, so leaving it unauthenticated tells a prober nothing it could not learn from the docs.
-      defaultIntegration: new HttpLambdaIntegration('RouteNotFound', fnOf('route-not-found')),
+      // Unknown paths and methods get our 404/405 without authentication: the handler reads nothing and holds no
+      // permission, and requiring SigV4 would only turn the answer into a 403 that tells a prober just as much.
+      defaultIntegration: integration('route-not-found'),
     });
     const iam = new HttpIamAuthorizer();
     const publicRoutes: Construct[] = [api.node.findChild('DefaultRoute')];
@@ -121,7 +150,7 @@ export class ControlPlaneStack extends Stack {
       const added = api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${pascal(route.function)}Integration`, fnOf(route.function)),
+        integration: integration(route.function),
         authorizer: route.auth === 'iam' ? iam : new HttpNoneAuthorizer(),
       });
       if (route.auth === 'none') publicRoutes.push(...added);
@@ -135,19 +164,71 @@ export class ControlPlaneStack extends Stack {
       stageName: '$default',
       autoDeploy: true,
       throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: ACCESS_LOG_FORMAT },
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API (routes under /v1/)' });
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API (routes under v1/)' });
     new CfnOutput(this, 'CaChainLocation', {
-      value: `dynamodb://${inventory.table.tableName}/CA#${caId}/CHAIN (served at ${stage.url}v1/ca)`,
-      description: 'Where the CA chain is stored and served',
+      value: `dynamodb://${inventory.table.tableName}/CA#${caId}/CHAIN; GET ${stage.url}v1/ca`,
+      description: 'Where the CA bootstrap stores the chain (table/pk/sk) and the public route that serves it',
     });
     new CfnOutput(this, 'TableName', { value: inventory.table.tableName });
     new CfnOutput(this, 'IssuingKeyArn', { value: keys.issuingKey.keyArn });
     new CfnOutput(this, 'RootKeyArn', { value: keys.rootKey.keyArn });
 
-    acknowledgeNagFindings(this, INVENTORY_TABLE_LOGICAL_ID, provider, publicRoutes);
+    acknowledgeNagFindings(provider, publicRoutes);
+  }
+}
+
+/**
+ * One JSON object per request, with HTTP API context variables. The caller's IAM identity is there for SigV4
+ * requests; bodies, headers and query strings never are.
+ */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    requestTime: '$context.requestTime',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    sourceIp: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    callerArn: '$context.identity.userArn',
+    callerAccount: '$context.identity.accountId',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+  }),
+);
+
+/** Fails the synth on settings the bootstrap handler would reject at deploy time, which is slower to find out. */
+function checkCaSettings(ca: {
+  CaId: string;
+  RootCommonName: string;
+  IssuingCommonName: string;
+  RootValidityDays: number;
+  IssuingValidityDays: number;
+}): void {
+  if (!/^[a-z0-9-]{1,64}$/.test(ca.CaId)) {
+    throw new Error(`caId '${ca.CaId}' is invalid: use 1 to 64 lowercase letters, digits or '-'.`);
+  }
+  for (const [name, value] of [
+    ['rootCommonName', ca.RootCommonName],
+    ['issuingCommonName', ca.IssuingCommonName],
+  ] as const) {
+    if (value.length < 1 || value.length > 64) throw new Error(`${name} must be 1 to 64 characters long.`);
+  }
+  for (const [name, value] of [
+    ['rootValidityDays', ca.RootValidityDays],
+    ['issuingValidityDays', ca.IssuingValidityDays],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 36_500) {
+      throw new Error(`${name} must be a whole number of days from 1 to 36500.`);
+    }
+  }
+  if (ca.IssuingValidityDays > ca.RootValidityDays) {
+    throw new Error('issuingValidityDays must not exceed rootValidityDays: the issuing CA cannot outlive the root.');
   }
 }
 
@@ -155,44 +236,34 @@ function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 }
 
-/** cdk-nag findings we accept, each with the reason. Everything else cdk-nag reports is fixed, not acknowledged. */
-function acknowledgeNagFindings(
-  stack: Stack,
-  tableLogicalId: string,
-  provider: Provider,
-  publicRoutes: Construct[],
-): void {
+/**
+ * The cdk-nag findings this stack accepts, each on the narrowest construct with its reason. They are namespaced with
+ * the plugin's name (`AwsSolutions::`) so that the synth's validation report lists each one as suppressed, with its
+ * reason, location and where it was acknowledged. Findings owned by a construct (runtime pin, index wildcard) are
+ * acknowledged in that construct.
+ */
+function acknowledgeNagFindings(provider: Provider, publicRoutes: Construct[]): void {
   const ack = (scope: Construct, id: string, reason: string) =>
     Validations.of(scope).acknowledge({ id: `AwsSolutions::${id}`, reason });
-  ack(
-    stack,
-    'AwsSolutions-L1',
-    'The functions run on Node.js 22, the runtime the bundles target (esbuild target node22) and the tests cover; ' +
-      'moving to a newer runtime is a deliberate, tested change rather than something to float on.',
-  );
-  ack(
-    stack,
-    `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
-    'Queries on the inventory go through its global secondary indexes (expiry, byType, byOwner); DynamoDB grants ' +
-      'index access by the index/* ARN. The grant is scoped to this one table.',
-  );
   for (const route of publicRoutes) {
     ack(
       route,
       'AwsSolutions-APIG4',
-      'Deliberately public: liveness (GET /v1/health), the CA chain, which relying parties must fetch without AWS ' +
-        'credentials (GET /v1/ca), and the 404/405 fallback, which reads nothing. Every other route uses AWS_IAM.',
+      'Deliberately public: liveness (GET /v1/health); the CA chain, which relying parties must fetch without AWS ' +
+        'credentials (GET /v1/ca); and the 404/405 fallback, which reads nothing. Every other route uses AWS_IAM.',
     );
   }
+  const stack = Stack.of(provider);
+  const bootstrapFnId = stack.getLogicalId(provider.onEventHandler.node.defaultChild as CfnFunction);
   ack(
     provider,
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'The custom resource Provider framework creates its own onEvent role with the basic execution policy; CDK offers ' +
-      'no way to replace it. The framework only invokes the bootstrap function.',
+    "The Provider framework creates its own onEvent role with AWS's basic execution policy and offers no way to " +
+      'replace it. That function holds no other permission than invoking the bootstrap function.',
   );
   ack(
     provider,
-    `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(provider.onEventHandler.node.defaultChild as CfnFunction)}.Arn>:*]`,
-    'The Provider framework is granted lambda:InvokeFunction on the bootstrap function and its versions (ARN:*).',
+    `AwsSolutions-IAM5[Resource::<${bootstrapFnId}.Arn>:*]`,
+    'The Provider framework may invoke the bootstrap function and its versions (<ARN>:*): that one function only.',
   );
 }

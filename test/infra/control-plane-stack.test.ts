@@ -1,50 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '#functions/routes.ts';
+import { NON_API_FUNCTIONS, ROUTES } from '#functions/routes.ts';
+import { ENV } from '#lib/config/env.ts';
+import { INVENTORY_TABLE } from '#lib/config/inventory-table.ts';
 import { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 
-/** Security properties of the synthesized stack (no whole-template snapshot). One synth, with bundling, per file. */
+/**
+ * Security properties of the synthesized stack, read from the template (no whole-template snapshot). One synth per
+ * file: it bundles every function with esbuild, which is most of this file's run time.
+ */
+
+/** CloudFormation JSON, walked structurally. */
+type Json = any;
+interface Resource {
+  Type: string;
+  Properties?: Json;
+  DependsOn?: string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+interface NagReport {
+  pluginName: string;
+  conclusion: string;
+  violations: unknown[];
+  suppressedViolations: { ruleName: string; reason: string; violatingConstructs: unknown[] }[];
+}
+
+const CA_ID = 'test-ca';
+const repoRoot = join(import.meta.dirname, '..', '..');
+const THROTTLE = { rateLimit: 20, burstLimit: 40 };
 
 let template: Template;
-let resources: Record<
-  string,
-  { Type: string; Properties?: any; DeletionPolicy?: string; UpdateReplacePolicy?: string }
->;
-let nagViolations: string[];
+let resources: Record<string, Resource>;
+let outputs: Record<string, Json>;
+let assemblyDir: string;
+let nagReport: NagReport | undefined;
+let nagFindings: string[];
 
 beforeAll(() => {
   const app = new App();
-  const stack = new ControlPlaneStack(app, 'Test');
-  // Synthesis with the cdk-nag plugin fails if any finding is neither fixed nor acknowledged.
+  const stack = new ControlPlaneStack(app, 'Test', { caId: CA_ID, throttle: THROTTLE });
+  // With the plugin registered, synth throws if any cdk-nag finding is not acknowledged, and writes a report.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  app.synth();
+  assemblyDir = app.synth().directory;
   template = Template.fromStack(stack);
   resources = template.toJSON().Resources;
-  nagViolations = new AwsSolutionsChecks(app)
-    .validateScope(stack)
-    .violations.map((v) => v.ruleName.replace(/\[.*$/, ''));
+  outputs = template.toJSON().Outputs;
+  const report = JSON.parse(readFileSync(join(assemblyDir, 'validation-report.json'), 'utf8'));
+  nagReport = report.pluginReports.find((r: NagReport) => r.pluginName === 'AwsSolutions');
+  // The raw findings, before acknowledgements (validateScope only honours un-namespaced ids).
+  nagFindings = new AwsSolutionsChecks(app).validateScope(stack).violations.map((v) => v.ruleName);
 }, 180_000);
 
-function ofType(type: string) {
+function ofType(type: string): [string, Resource][] {
   return Object.entries(resources).filter(([, r]) => r.Type === type);
 }
 
-/** The function (by its functions/<name> folder, read from the role description) each IAM role belongs to. */
+/** The functions/<name> folder a role belongs to, read from the role description the construct writes. */
 function roleOwner(roleLogicalId: string): string {
   const description: string = resources[roleLogicalId]?.Properties?.Description ?? '';
-  return /Execution role of the (\S+) function/.exec(description)?.[1] ?? roleLogicalId;
+  return /^Execution role of the (\S+) function$/.exec(description)?.[1] ?? roleLogicalId;
 }
 
-/** Which functions' roles are allowed `action` on the key with this logical id. */
+/** Our functions (not the Provider framework's), keyed by their functions/<name> folder. */
+function handlerFunctions(): Map<string, Resource> {
+  const byName = new Map<string, Resource>();
+  for (const [, fn] of ofType('AWS::Lambda::Function')) {
+    const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
+    if (roleOwner(roleId) !== roleId) byName.set(roleOwner(roleId), fn);
+  }
+  return byName;
+}
+
+function statementsOf(functionName: string): Json[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: Json) => roleOwner(r.Ref) === functionName))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+
+function globMatches(pattern: string, value: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+  return regex.test(value);
+}
+
+/** Whose roles are allowed `action` on the key with this logical id, by any identity policy in the stack. */
 function allowed(action: string, keyLogicalId: string): string[] {
   const who = new Set<string>();
   for (const [, policy] of ofType('AWS::IAM::Policy')) {
     for (const statement of policy.Properties.PolicyDocument.Statement) {
-      const actions: string[] = [statement.Action].flat();
-      const grants = actions.some((a) => a === action || a === 'kms:*' || a === '*');
-      const onKey = JSON.stringify(statement.Resource).includes(keyLogicalId) || statement.Resource === '*';
+      const grants = [statement.Action].flat().some((a: string) => globMatches(a, action));
+      const onKey = [statement.Resource]
+        .flat()
+        .some((r: Json) => r === '*' || JSON.stringify(r).includes(keyLogicalId));
       if (statement.Effect === 'Allow' && grants && onKey) {
         for (const role of policy.Properties.Roles) who.add(roleOwner(role.Ref));
       }
@@ -54,17 +106,36 @@ function allowed(action: string, keyLogicalId: string): string[] {
 }
 
 describe('inventory table', () => {
-  it('has PITR, deletion protection, encryption, RETAIN and a fixed logical id', () => {
+  it('is retained, with PITR, deletion protection, encryption and a fixed logical id', () => {
     const table = resources.InventoryTable;
     expect(table?.Type).toBe('AWS::DynamoDB::Table');
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.UpdateReplacePolicy).toBe('Retain');
     expect(table?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       DeletionProtectionEnabled: true,
       SSESpecification: { SSEEnabled: true },
-      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
     });
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(1);
+  });
+
+  it('has every index of the shared key schema, string keys, all attributes projected', () => {
+    const props = resources.InventoryTable?.Properties;
+    const indexes = INVENTORY_TABLE.indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    }));
+    expect(props.GlobalSecondaryIndexes).toEqual(indexes);
+    for (const attribute of props.AttributeDefinitions) expect(attribute.AttributeType).toBe('S');
   });
 
   it('has the sparse expiry index partitioned by day', () => {
@@ -83,11 +154,43 @@ describe('inventory table', () => {
 });
 
 describe('CA keys', () => {
-  it('are retained ECC P-256 signing keys with fixed logical ids', () => {
+  it('are retained ECC P-256 signing keys with fixed logical ids and aliases', () => {
     for (const id of ['CaRootKey', 'CaIssuingKey']) {
       expect(resources[id]?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
       expect(resources[id]?.DeletionPolicy).toBe('Retain');
+      expect(resources[id]?.UpdateReplacePolicy).toBe('Retain');
     }
+    const aliases = ofType('AWS::KMS::Alias').map(([, a]) => [a.Properties.AliasName, a.Properties.TargetKeyId]);
+    expect(aliases).toEqual(
+      expect.arrayContaining([
+        [`alias/mim-${CA_ID}-root`, { 'Fn::GetAtt': ['CaRootKey', 'Arn'] }],
+        [`alias/mim-${CA_ID}-issuing`, { 'Fn::GetAtt': ['CaIssuingKey', 'Arn'] }],
+      ]),
+    );
+  });
+
+  it('key policies only delegate to IAM in this account (the account root), nobody else', () => {
+    for (const id of ['CaRootKey', 'CaIssuingKey']) {
+      const statements = resources[id]?.Properties.KeyPolicy.Statement;
+      expect(statements).toEqual([
+        {
+          Action: 'kms:*',
+          Effect: 'Allow',
+          Principal: {
+            AWS: {
+              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
+            },
+          },
+          Resource: '*',
+        },
+      ]);
+    }
+  });
+
+  it('every identity policy is an AWS::IAM::Policy resource, so walking those covers all grants', () => {
+    expect(ofType('AWS::IAM::ManagedPolicy')).toEqual([]);
+    expect(ofType('AWS::IAM::User')).toEqual([]);
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties.Policies).toBeUndefined();
   });
 
   it('only the bootstrap function may use the root key', () => {
@@ -95,46 +198,122 @@ describe('CA keys', () => {
     expect(allowed('kms:GetPublicKey', 'CaRootKey')).toEqual(['bootstrap-ca']);
   });
 
-  it('only the issuing function may kms:Sign with the issuing key', () => {
+  it('only the issue-certificate function may sign with the issuing key; the bootstrap reads its public key', () => {
     expect(allowed('kms:Sign', 'CaIssuingKey')).toEqual(['issue-certificate']);
-  });
-
-  it('key policies open nothing beyond the account delegation to IAM', () => {
-    for (const id of ['CaRootKey', 'CaIssuingKey']) {
-      const statements = resources[id]?.Properties.KeyPolicy.Statement;
-      expect(statements).toHaveLength(1);
-      expect(JSON.stringify(statements[0].Principal)).toContain(':root');
-    }
+    expect(allowed('kms:GetPublicKey', 'CaIssuingKey')).toEqual(['bootstrap-ca', 'issue-certificate']);
+    expect(allowed('kms:CreateGrant', 'CaIssuingKey')).toEqual([]);
+    expect(allowed('kms:PutKeyPolicy', 'CaIssuingKey')).toEqual([]);
   });
 });
 
 describe('functions', () => {
-  it('one per handler, Node.js 22 on arm64, each with its own log group with retention', () => {
-    const functions = ofType('AWS::Lambda::Function').filter(([id]) => !id.includes('framework'));
-    const handlerCount = new Set(ROUTES.map((r) => r.function)).size + 2; // + route-not-found, bootstrap-ca
-    expect(functions).toHaveLength(handlerCount);
-    for (const [, fn] of functions) {
-      expect(fn.Properties.Runtime).toBe('nodejs22.x');
-      expect(fn.Properties.Architectures).toEqual(['arm64']);
+  const expectedNames = [...new Set(ROUTES.map((r) => r.function)), 'route-not-found', ...NON_API_FUNCTIONS].sort();
+
+  it('one per handler, Node.js 22 on arm64, each logging to its own log group with a retention', () => {
+    const functions = handlerFunctions();
+    expect([...functions.keys()].sort()).toEqual(expectedNames);
+    for (const [name, fn] of functions) {
+      expect(fn.Properties.Runtime, name).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures, name).toEqual(['arm64']);
+      expect(fn.Properties.Handler, name).toBe('index.handler');
+      expect(fn.Properties.Environment.Variables, name).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'machine-identity-control-plane',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
       const logGroup = resources[fn.Properties.LoggingConfig.LogGroup.Ref];
-      expect(logGroup?.Properties.RetentionInDays).toBeGreaterThan(0);
+      expect(logGroup?.Properties.RetentionInDays, name).toBeGreaterThan(0);
     }
   });
 
   it('every log group has a retention', () => {
-    for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups.length).toBeGreaterThanOrEqual(expectedNames.length + 2);
+    for (const [id, group] of groups) expect(group.Properties.RetentionInDays, id).toBeGreaterThan(0);
   });
 
-  it('no function role uses an AWS managed policy', () => {
+  it('no function role of ours uses an AWS managed policy', () => {
     for (const [id, role] of ofType('AWS::IAM::Role')) {
-      if (id.includes('framework')) continue;
-      expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+      if (roleOwner(id) === id) continue;
+      expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
     }
   });
+
+  it('every permission comes with the env var naming its resource, and nothing more', () => {
+    const tableWrite = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+    const expected: Record<string, { table: 'none' | 'read' | 'write'; env: string[] }> = {
+      health: { table: 'none', env: [] },
+      'route-not-found': { table: 'none', env: [] },
+      'get-ca-chain': { table: 'read', env: [ENV.tableName, ENV.caId] },
+      'get-certificate': { table: 'read', env: [ENV.tableName] },
+      'list-identities': { table: 'read', env: [ENV.tableName] },
+      'get-identity': { table: 'read', env: [ENV.tableName] },
+      'issue-certificate': { table: 'write', env: [ENV.tableName, ENV.issuingKeyId, ENV.caId] },
+      'revoke-certificate': { table: 'write', env: [ENV.tableName] },
+      'bootstrap-ca': { table: 'write', env: [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId] },
+    };
+    expect(Object.keys(expected).sort()).toEqual(expectedNames);
+    for (const [name, fn] of handlerFunctions()) {
+      const want = expected[name];
+      const env = Object.keys(fn.Properties.Environment.Variables).filter((k) => k.startsWith('MIM_'));
+      expect(env.sort(), name).toEqual([...(want?.env ?? [])].sort());
+      const actions = statementsOf(name).flatMap((s) => [s.Action].flat() as string[]);
+      const services = new Set(actions.map((a) => a.split(':')[0]));
+      if (want?.table === 'none') expect([...services], name).toEqual(['logs']);
+      expect(services.has('dynamodb'), name).toBe(want?.table !== 'none');
+      expect(
+        actions.some((a) => tableWrite.includes(a)),
+        name,
+      ).toBe(want?.table === 'write');
+    }
+  });
+
+  it('bundles are self-contained ESM: no imports but Node built-ins, the AWS SDK inside', () => {
+    for (const [name, fn] of handlerFunctions()) {
+      const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+      const bundle = join(assemblyDir, `asset.${hash}`, 'index.mjs');
+      expect(existsSync(bundle), name).toBe(true);
+      expect(existsSync(`${bundle}.map`), name).toBe(true);
+      const code = readFileSync(bundle, 'utf8');
+      // Import statements (at the start of a statement) and dynamic imports; not the SDK's error messages that
+      // merely quote an import.
+      const statements = code.matchAll(/(?:^|[;}])import\s*(?:[^"';]*?\bfrom\s*)?["']([^"']+)["']/g);
+      const dynamic = code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g);
+      const specifiers = [...statements, ...dynamic].map((m) => m[1]);
+      expect(specifiers.length, name).toBeGreaterThan(0);
+      for (const specifier of specifiers) expect(specifier, name).toMatch(/^node:/);
+    }
+  });
+
+  it('bundles load in Node, outside the repository (no node_modules to fall back on), and export a handler', () => {
+    expect(assemblyDir.startsWith(repoRoot)).toBe(false);
+    const bundles = [...handlerFunctions()].map(([name, fn]) => [
+      name,
+      join(assemblyDir, `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs'),
+    ]);
+    const script =
+      'for (const [name, path] of JSON.parse(process.argv[1])) { const m = await import(path); ' +
+      'console.log(name, typeof m.handler); }';
+    const output = execFileSync(
+      process.execPath,
+      ['--no-warnings', '--input-type=module', '-e', script, JSON.stringify(bundles)],
+      {
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-west-1',
+          [ENV.tableName]: 'inventory',
+          [ENV.caId]: CA_ID,
+          [ENV.rootKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111',
+          [ENV.issuingKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222',
+        },
+      },
+    );
+    expect(output.trim().split('\n').sort()).toEqual(bundles.map(([name]) => `${name} function`).sort());
+  }, 60_000);
 });
 
 describe('HTTP API', () => {
-  it('IAM-authorizes every route but health, the CA chain and the 404 fallback', () => {
+  it('IAM-authorizes every iam route; health, the CA chain and the $default fallback are public', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes).toHaveLength(ROUTES.length + 1);
     for (const route of ROUTES) {
@@ -144,33 +323,106 @@ describe('HTTP API', () => {
     expect(routes.find((r) => r.RouteKey === '$default')?.AuthorizationType).toBe('NONE');
   });
 
-  it('throttles and logs access at the stage', () => {
+  it('sends each route to its own function with payload format 2.0', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const functionOf = (routeKey: string) => {
+      const target: string = routes.find((r) => r.RouteKey === routeKey)?.Target['Fn::Join'][1][1].Ref;
+      const integration = resources[target]?.Properties;
+      expect(integration.PayloadFormatVersion).toBe('2.0');
+      const fnId: string = integration.IntegrationUri['Fn::GetAtt'][0];
+      return roleOwner(resources[fnId]?.Properties.Role['Fn::GetAtt'][0]);
+    };
+    for (const route of ROUTES) expect(functionOf(`${route.method} ${route.path}`)).toBe(route.function);
+    expect(functionOf('$default')).toBe('route-not-found');
+  });
+
+  it('throttles at the stage and writes JSON access logs to a log group with retention', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
-      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: THROTTLE.rateLimit, ThrottlingBurstLimit: THROTTLE.burstLimit },
     });
+    const [[, stage] = []] = ofType('AWS::ApiGatewayV2::Stage');
+    const settings = stage?.Properties.AccessLogSettings;
+    expect(JSON.parse(settings.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      callerArn: '$context.identity.userArn',
+    });
+    expect(resources[settings.DestinationArn['Fn::GetAtt'][0]]?.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 });
 
-describe('CA bootstrap and outputs', () => {
-  it('bootstraps the CA with a custom resource', () => {
-    template.hasResourceProperties('Custom::CaBootstrap', { CaId: 'default', RootValidityDays: '3650' });
+describe('CA bootstrap', () => {
+  it('is a retained custom resource with the CA settings', () => {
+    const [[id, resource] = []] = ofType('Custom::CaBootstrap');
+    expect(id).toBe('CaBootstrap');
+    expect(resource?.Properties).toMatchObject({
+      CaId: CA_ID,
+      RootCommonName: `MIM Root CA (${CA_ID})`,
+      IssuingCommonName: `MIM Issuing CA (${CA_ID})`,
+      RootValidityDays: '3650',
+      IssuingValidityDays: '1825',
+    });
+    expect(resource?.DeletionPolicy).toBe('Retain');
   });
 
-  it('names the API URL and the CA chain location', () => {
-    const outputs = Object.keys(template.toJSON().Outputs);
-    expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'CaChainLocation', 'TableName', 'IssuingKeyArn', 'RootKeyArn']),
+  it('runs the bootstrap-ca function through the Provider framework', () => {
+    const token = resources.CaBootstrap?.Properties.ServiceToken['Fn::GetAtt'][0];
+    const framework = resources[token]?.Properties;
+    const target = framework.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN['Fn::GetAtt'][0];
+    expect(roleOwner(resources[target]?.Properties.Role['Fn::GetAtt'][0])).toBe('bootstrap-ca');
+  });
+
+  it('deploys the functions that serve or sign with the chain after the bootstrap', () => {
+    for (const [name, fn] of handlerFunctions()) {
+      const dependsOnChain = fn.DependsOn?.includes('CaBootstrap') ?? false;
+      expect(dependsOnChain, name).toBe(name === 'get-ca-chain' || name === 'issue-certificate');
+    }
+  });
+
+  it('rejects CA settings the bootstrap would refuse, at synth time', () => {
+    expect(() => new ControlPlaneStack(new App(), 'Bad', { caId: 'Not Valid' })).toThrow(/caId/);
+    expect(() => new ControlPlaneStack(new App(), 'Bad', { rootValidityDays: 365, issuingValidityDays: 366 })).toThrow(
+      /issuingValidityDays/,
     );
   });
 });
 
-describe('cdk-nag', () => {
-  it('reports only the findings the stack acknowledges with a reason', () => {
-    expect([...new Set(nagViolations)].sort()).toEqual([
+describe('outputs', () => {
+  it('names the API URL, the CA chain location, the table and the key ARNs', () => {
+    expect(Object.keys(outputs).sort()).toEqual([
+      'ApiUrl',
+      'CaChainLocation',
+      'IssuingKeyArn',
+      'RootKeyArn',
+      'TableName',
+    ]);
+    const location = JSON.stringify(outputs.CaChainLocation.Value);
+    expect(location).toContain('dynamodb://');
+    expect(location).toContain(`/CA#${CA_ID}/CHAIN`);
+    expect(location).toContain('v1/ca');
+    expect(outputs.TableName.Value).toEqual({ Ref: 'InventoryTable' });
+    expect(outputs.RootKeyArn.Value).toEqual({ 'Fn::GetAtt': ['CaRootKey', 'Arn'] });
+    expect(outputs.IssuingKeyArn.Value).toEqual({ 'Fn::GetAtt': ['CaIssuingKey', 'Arn'] });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes: nothing unacknowledged, and every acknowledgement carries a written reason', () => {
+    expect(nagReport?.conclusion).toBe('success');
+    expect(nagReport?.violations).toEqual([]);
+    for (const suppressed of nagReport?.suppressedViolations ?? []) {
+      expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(60);
+    }
+  });
+
+  it('acknowledges exactly the known findings, and each one it finds', () => {
+    const acknowledged = new Set(nagReport?.suppressedViolations.map((s) => s.ruleName));
+    expect([...new Set(nagFindings)].sort()).toEqual([...acknowledged].sort());
+    expect([...acknowledged].map((rule) => rule.replace(/\[.*$/, '')).sort()).toEqual([
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
     ]);
