@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { freePort, startProcess } from '../test/support/processes.ts';
+import { opensslCsr } from '../test/support/pki-fixtures.ts';
+import { startLocalPlane } from '../test/support/processes.ts';
 import { fmt, percentile } from './stats.ts';
-
-const run = promisify(execFile);
 
 export interface HttpRunResult {
   concurrency: number;
@@ -27,38 +24,17 @@ export async function benchHttpIssuance(
   const seconds = options.seconds ?? 10;
   const concurrencies = options.concurrencies ?? [1, 16];
   const dir = await mkdtemp(join(tmpdir(), 'mim-bench-'));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   console.log('http: starting the local control plane (npm start)…');
-  const plane = await startProcess('npm', ['start', '--silent'], {
-    cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), MIM_DATA_DIR: join(dir, 'data'), MIM_ADMIN_TOKEN: '', MIM_QUIET: '1' },
-    readyText: 'listening on',
-    timeoutMs: 90_000,
-  });
+  const { plane, base } = await startLocalPlane(join(dir, 'data'));
   try {
     const token = (await readFile(join(dir, 'data', 'admin-token'), 'utf8')).trim();
     const csrs: string[] = [];
     for (let i = 0; i < 32; i++) {
-      const out = join(dir, `c${i}.csr`);
-      await run('openssl', [
-        'req',
-        '-new',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-keyout',
-        join(dir, `c${i}.key`),
-        '-subj',
-        `/CN=svc${i}.local.test`,
-        '-addext',
-        `subjectAltName=DNS:svc${i}.local.test`,
-        '-out',
-        out,
-      ]);
-      csrs.push(JSON.stringify({ csr: await readFile(out, 'utf8') }));
+      const { csrPem } = await opensslCsr(dir, 'ec-p256', {
+        subject: `/CN=svc${i}.local.test`,
+        addext: [`subjectAltName=DNS:svc${i}.local.test`],
+      });
+      csrs.push(JSON.stringify({ csr: csrPem }));
     }
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const results: HttpRunResult[] = [];

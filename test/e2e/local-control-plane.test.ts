@@ -2,14 +2,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileAsync, freePort, type StartedProcess, startProcess } from '../support/processes.ts';
+import { type OpensslKeyType, opensslCsr } from '../support/pki-fixtures.ts';
+import { execFileAsync, type StartedProcess, startLocalPlane } from '../support/processes.ts';
 
 /**
  * The control plane as a user runs it: `npm start` in a fresh data directory, CSRs made by `openssl req`, the
  * answers checked by `openssl verify` and gnutls `certtool --verify`.
  */
 
-const repo = process.cwd();
 let dir: string;
 let dataDir: string;
 let plane: StartedProcess;
@@ -17,14 +17,9 @@ let base: string;
 let token: string;
 
 async function start(): Promise<StartedProcess> {
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  return startProcess('npm', ['start', '--silent'], {
-    cwd: repo,
-    env: { ...process.env, PORT: String(port), MIM_DATA_DIR: dataDir, MIM_ADMIN_TOKEN: '', MIM_QUIET: '1' },
-    readyText: 'listening on',
-    timeoutMs: 90_000,
-  });
+  const started = await startLocalPlane(dataDir);
+  base = started.base;
+  return started.plane;
 }
 
 async function api(
@@ -50,24 +45,12 @@ async function api(
   return { status: response.status, json, text, headers: response.headers };
 }
 
-async function makeCsr(name: string, keyArgs: string[], extra: string[] = []): Promise<string> {
-  const csrPath = join(dir, `${name}.csr`);
-  await execFileAsync('openssl', [
-    'req',
-    '-new',
-    ...keyArgs,
-    '-nodes',
-    '-keyout',
-    join(dir, `${name}.key`),
-    '-subj',
-    `/CN=${name}.local.test`,
-    '-addext',
-    `subjectAltName=DNS:${name}.local.test,URI:spiffe://local.test/ns/e2e/sa/${name}`,
-    ...extra,
-    '-out',
-    csrPath,
-  ]);
-  return readFile(csrPath, 'utf8');
+async function makeCsr(name: string, key: OpensslKeyType, extra: string[] = []): Promise<string> {
+  const { csrPem } = await opensslCsr(dir, key, {
+    subject: `/CN=${name}.local.test`,
+    addext: [`subjectAltName=DNS:${name}.local.test,URI:spiffe://local.test/ns/e2e/sa/${name}`, ...extra],
+  });
+  return csrPem;
 }
 
 async function identityCount(): Promise<number> {
@@ -112,15 +95,15 @@ describe('local control plane (npm start)', () => {
     expect(res.text.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(2);
   });
 
-  const keyTypes: Array<[string, string[]]> = [
-    ['ec256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']],
-    ['ec384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']],
-    ['rsa2048', ['-newkey', 'rsa:2048']],
-    ['ed25519', ['-newkey', 'ed25519']],
+  const keyTypes: Array<[string, OpensslKeyType]> = [
+    ['ec256', 'ec-p256'],
+    ['ec384', 'ec-p384'],
+    ['rsa2048', 'rsa2048'],
+    ['ed25519', 'ed25519'],
   ];
 
-  it.each(keyTypes)('issues a certificate for a %s CSR that openssl and certtool verify', async (name, keyArgs) => {
-    const csr = await makeCsr(name, keyArgs);
+  it.each(keyTypes)('issues a certificate for a %s CSR that openssl and certtool verify', async (name, key) => {
+    const csr = await makeCsr(name, key);
     const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'server', validity: '24h' } });
     expect(res.status, res.text).toBe(201);
     expect(res.json.serialNumber).toMatch(/^[0-9a-f]{16,40}$/);
@@ -160,7 +143,7 @@ describe('local control plane (npm start)', () => {
   });
 
   it('issues client certificates with clientAuth', async () => {
-    const csr = await makeCsr('client1', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const csr = await makeCsr('client1', 'ec-p256');
     const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'client' } });
     expect(res.status, res.text).toBe(201);
     const leaf = join(dir, 'client1.pem');
@@ -190,7 +173,7 @@ describe('local control plane (npm start)', () => {
   });
 
   it('revokes idempotently: a second revoke with another reason changes nothing and says so', async () => {
-    const csr = await makeCsr('revoke-me', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
+    const csr = await makeCsr('revoke-me', 'ec-p256');
     const issued = await api('POST', '/v1/certificates', { body: { csr } });
     expect(issued.status).toBe(201);
     const serial = issued.json.serialNumber as string;
@@ -217,30 +200,10 @@ describe('local control plane (npm start)', () => {
   });
 
   it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {
-    const good = await makeCsr('good', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256']);
-    const weak = await makeCsr('weak', ['-newkey', 'rsa:1024']);
-    const ca = await makeCsr(
-      'wants-ca',
-      ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
-      ['-addext', 'basicConstraints=critical,CA:TRUE'],
-    );
-    const outsideKey = join(dir, 'outside.key');
-    await execFileAsync('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      outsideKey,
-      '-subj',
-      '/CN=www.example.com',
-      '-out',
-      join(dir, 'outside.csr'),
-    ]);
-    const outside = await readFile(join(dir, 'outside.csr'), 'utf8');
+    const good = await makeCsr('good', 'ec-p256');
+    const weak = await makeCsr('weak', 'rsa1024');
+    const ca = await makeCsr('wants-ca', 'ec-p256', ['basicConstraints=critical,CA:TRUE']);
+    const { csrPem: outside } = await opensslCsr(dir, 'ec-p256', { subject: '/CN=www.example.com' });
     // Flip one character inside the base64 body near the end (the signature) so the proof of possession fails.
     const lines = good.trim().split('\n');
     const sigLine = lines.length - 3;

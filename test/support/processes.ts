@@ -75,3 +75,18 @@ export async function startProcess(
   }
   return { child, output: () => out, stop };
 }
+
+/**
+ * `npm start` as a user runs it, on a free port with its data in `dataDir`; resolves once it listens. The admin
+ * token is generated into `<dataDir>/admin-token`.
+ */
+export async function startLocalPlane(dataDir: string): Promise<{ plane: StartedProcess; base: string }> {
+  const port = await freePort();
+  const plane = await startProcess('npm', ['start', '--silent'], {
+    cwd: process.cwd(),
+    env: { ...process.env, PORT: String(port), MIM_DATA_DIR: dataDir, MIM_ADMIN_TOKEN: '', MIM_QUIET: '1' },
+    readyText: 'listening on',
+    timeoutMs: 90_000,
+  });
+  return { plane, base: `http://127.0.0.1:${port}` };
+}
