@@ -59,6 +59,8 @@ interface RequestState {
   rawBody?: string;
   principal?: Principal;
   parsedBody?: unknown;
+  /** The error code answered, for the access log. */
+  errorCode?: string;
   started: number;
 }
 
@@ -152,6 +154,7 @@ const errorResponse = (logger: Logger): Middleware => ({
         errorMessage: cause instanceof Error ? cause.message : undefined,
       });
     }
+    stateOf(request).errorCode = error.code;
     const allow = error.details?.allow;
     request.response = errorResult(error, requestId, typeof allow === 'string' ? { allow } : {});
   },
@@ -160,15 +163,11 @@ const errorResponse = (logger: Logger): Middleware => ({
 /** One access-log line per request: route, status, error code, duration. */
 const accessLog = (logger: Logger, route: string): Middleware => {
   const log = (request: Request) => {
-    const response = request.response;
-    let code: string | undefined;
-    if (response?.statusCode && response.statusCode >= 400 && response.body) {
-      code = /"code":"([A-Z_]+)"/.exec(response.body)?.[1];
-    }
+    const code = stateOf(request).errorCode;
     logger.info('request', {
       route,
       requestId: requestIdOf(request.event),
-      status: response?.statusCode,
+      status: request.response?.statusCode,
       ...(code ? { code } : {}),
       principal: stateOf(request).principal?.id,
       durationMs: Date.now() - stateOf(request).started,
@@ -260,9 +259,10 @@ export function makeApiHandler<
     request: ApiRequest<Out<B>, Out<Q>, Out<P>, S['auth'] extends 'required' ? Principal : Principal | undefined>,
   ) => Promise<ApiResponse>,
 ): HttpApiHandler {
+  // The access log is outermost so that its onError runs after errorResponse has set the response it logs.
   const pipeline = middy<HttpApiEvent, HttpApiResult, Error, Context>()
-    .use(errorResponse(deps.logger))
-    .use(accessLog(deps.logger, spec.name));
+    .use(accessLog(deps.logger, spec.name))
+    .use(errorResponse(deps.logger));
   if (spec.body) pipeline.use(bodyLimit()).use(jsonContentType());
   pipeline.use(authenticate(deps.authenticator, spec.auth === 'required'));
   if (spec.body) pipeline.use(parseJsonBody());

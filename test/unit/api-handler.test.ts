@@ -126,3 +126,44 @@ describe('route-not-found', () => {
     expect(badEscape.statusCode).toBe(404);
   });
 });
+
+describe('logging', () => {
+  function recordingLogger() {
+    const lines: Array<{ level: string; message: string; data: Record<string, unknown> }> = [];
+    const record = (level: string) => (message: string, data: Record<string, unknown>) =>
+      lines.push({ level, message, data });
+    return { lines, logger: { info: record('info'), error: record('error') } as unknown as Logger };
+  }
+
+  it('writes one access line per request with status and error code, and no request content', async () => {
+    const { lines, logger: recording } = recordingLogger();
+    const handler = makeApiHandler(
+      { name: 'echo', auth: 'required', body: z.strictObject({ name: z.string() }) },
+      { logger: recording, authenticator },
+      async () => ({ status: 200, body: {} }),
+    );
+    await handler(
+      httpEvent({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"secret-csr"}' }),
+      lambdaContext,
+    );
+    await handler(httpEvent({ method: 'POST', headers: json, body: '{"name":"secret-csr"}' }), lambdaContext);
+    expect(lines.map((l) => [l.level, l.data.status, l.data.code])).toEqual([
+      ['info', 401, 'UNAUTHENTICATED'],
+      ['info', 200, undefined],
+    ]);
+    expect(lines[1]?.data.principal).toBe('admin');
+    expect(JSON.stringify(lines)).not.toContain('secret-csr');
+  });
+
+  it('logs a 5xx by error name and code, without a stack', async () => {
+    const { lines, logger: recording } = recordingLogger();
+    const crash = makeApiHandler({ name: 'x', auth: 'none' }, { logger: recording, authenticator }, async () => {
+      throw new TypeError('boom');
+    });
+    await crash(httpEvent({}), lambdaContext);
+    const error = lines.find((l) => l.level === 'error');
+    expect(error?.data).toMatchObject({ code: 'INTERNAL_ERROR', errorName: 'TypeError' });
+    expect(JSON.stringify(lines)).not.toMatch(/\bat .+:\d+:\d+/);
+    expect(lines.find((l) => l.level === 'info')?.data.status).toBe(500);
+  });
+});
