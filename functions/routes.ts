@@ -6,6 +6,7 @@
 export const ROUTES = [
   { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
   { method: 'GET', path: '/v1/ca', function: 'get-ca-chain', auth: 'none' },
+  { method: 'GET', path: '/v1/openapi.json', function: 'get-openapi', auth: 'none' },
   { method: 'POST', path: '/v1/certificates', function: 'issue-certificate', auth: 'iam' },
   { method: 'GET', path: '/v1/certificates/{serial}', function: 'get-certificate', auth: 'iam' },
   { method: 'POST', path: '/v1/certificates/{serial}/revoke', function: 'revoke-certificate', auth: 'iam' },

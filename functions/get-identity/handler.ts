@@ -1,5 +1,5 @@
 import { type ApiHandlerDeps, makeApiHandler } from '#lib/http/api-handler.ts';
-import { identityPathParams } from '#lib/http/api-schemas.ts';
+import { ROUTE_INPUTS } from '#lib/http/api-schemas.ts';
 import type { HttpApiHandler } from '#lib/http/http-types.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import { getIdentity } from '#lib/use-cases/read-inventory.ts';
@@ -7,7 +7,7 @@ import { getIdentity } from '#lib/use-cases/read-inventory.ts';
 /** `GET /v1/identities/{id}`. */
 export function makeGetIdentityHandler(deps: ApiHandlerDeps & { inventory: CertificateInventory }): HttpApiHandler {
   return makeApiHandler(
-    { name: 'get-identity', auth: 'required', params: identityPathParams },
+    { name: 'get-identity', auth: 'required', ...ROUTE_INPUTS['get-identity'] },
     deps,
     async ({ params }) => ({ status: 200, body: await getIdentity(deps, params.id) }),
   );

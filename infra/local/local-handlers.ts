@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { makeGetCaChainHandler } from '#functions/get-ca-chain/handler.ts';
 import { makeGetCertificateHandler } from '#functions/get-certificate/handler.ts';
 import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
+import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
 import { makeHealthHandler } from '#functions/health/handler.ts';
 import { makeIssueCertificateHandler } from '#functions/issue-certificate/handler.ts';
 import { makeListIdentitiesHandler } from '#functions/list-identities/handler.ts';
@@ -41,6 +42,7 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
   const issuer = async () => deps.issuer;
   return {
     health: makeHealthHandler(http),
+    'get-openapi': makeGetOpenApiHandler(http),
     'get-ca-chain': makeGetCaChainHandler({ ...http, chainStore: deps.chainStore, caId: deps.caId, clock: deps.clock }),
     'issue-certificate': makeIssueCertificateHandler({
       ...http,

@@ -55,6 +55,7 @@ export interface FunctionAccess {
 export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   health: {},
   'get-ca-chain': { table: 'read', usesCaChain: true },
+  'get-openapi': {},
   'issue-certificate': { table: 'readWrite', signsWithIssuingKey: true, usesCaChain: true },
   'get-certificate': { table: 'read' },
   'revoke-certificate': { table: 'readWrite' },
@@ -250,7 +251,8 @@ function acknowledgeNagFindings(provider: Provider, publicRoutes: Construct[]): 
       route,
       'AwsSolutions-APIG4',
       'Deliberately public: liveness (GET /v1/health); the CA chain, which relying parties must fetch without AWS ' +
-        'credentials (GET /v1/ca); and the 404/405 fallback, which reads nothing. Every other route uses AWS_IAM.',
+        'credentials (GET /v1/ca); the API description (GET /v1/openapi.json), which reads nothing; and the 404/405 ' +
+        'fallback, which reads nothing either. Every other route uses AWS_IAM.',
     );
   }
   const stack = Stack.of(provider);

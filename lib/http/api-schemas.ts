@@ -43,3 +43,26 @@ export const listIdentitiesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).max(4096).optional(),
 });
+
+/**
+ * What each route's input is, by the function that serves it. The handlers validate with these entries and the API
+ * description is generated from them, so the two cannot differ.
+ */
+export const ROUTE_INPUTS = {
+  'issue-certificate': { body: issueCertificateBody },
+  'get-certificate': { params: serialPathParams },
+  'revoke-certificate': { params: serialPathParams, body: revokeCertificateBody },
+  'list-identities': { query: listIdentitiesQuery },
+  'get-identity': { params: identityPathParams },
+} as const satisfies Readonly<Record<string, RouteInputs>>;
+
+export interface RouteInputs {
+  readonly body?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly params?: z.ZodType;
+}
+
+/** The inputs of the route served by `fn`; none for routes that take no input. */
+export function routeInputs(fn: string): RouteInputs {
+  return (ROUTE_INPUTS as Readonly<Record<string, RouteInputs>>)[fn] ?? {};
+}

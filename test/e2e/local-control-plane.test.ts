@@ -88,6 +88,13 @@ describe('local control plane (npm start)', () => {
     }
   });
 
+  it('serves its OpenAPI description without authentication', async () => {
+    const res = await api('GET', '/v1/openapi.json', { auth: null });
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe('3.1.0');
+    expect(Object.keys(res.json.paths)).toContain('/v1/certificates');
+  });
+
   it('serves the CA chain as PEM', async () => {
     const res = await api('GET', '/v1/ca', { auth: null });
     expect(res.status).toBe(200);

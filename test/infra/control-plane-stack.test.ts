@@ -242,6 +242,7 @@ describe('functions', () => {
     const tableWrite = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
     const expected: Record<string, { table: 'none' | 'read' | 'write'; env: string[] }> = {
       health: { table: 'none', env: [] },
+      'get-openapi': { table: 'none', env: [] },
       'route-not-found': { table: 'none', env: [] },
       'get-ca-chain': { table: 'read', env: [ENV.tableName, ENV.caId] },
       'get-certificate': { table: 'read', env: [ENV.tableName] },
