@@ -51,6 +51,11 @@ function notAllowed(name: string, why: string): ValidationError {
 
 /** A DNS name lower-cased and checked against RFC 1035 syntax (LDH labels, lengths), or NAME_INVALID. */
 function normalizeDnsName(name: string): string {
+  // ASCII first: lower-casing Unicode can turn a look-alike into ASCII (the Kelvin sign K becomes "k"), so a name
+  // that is not already ASCII is refused rather than matched against a name it only resembles.
+  if (!/^[\x21-\x7e]*$/.test(name)) {
+    throw invalid(name, 'DNS names are ASCII: write internationalized labels as IDNA A-labels (xn--…)');
+  }
   const lower = name.toLowerCase();
   if (lower.length === 0 || lower.length > 253) throw invalid(name, 'a DNS name has 1 to 253 characters');
   if (lower.endsWith('.')) throw invalid(name, 'write DNS names without a trailing dot');
