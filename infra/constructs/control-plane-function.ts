@@ -5,6 +5,7 @@ import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SERVICE_NAME } from '#lib/config/env.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -21,9 +22,6 @@ export const BUNDLE = {
 
 /** The functions' timeout; API Gateway's HTTP API gives up on an integration after 30 s. */
 export const FUNCTION_TIMEOUT_SECONDS = 15;
-
-/** The service name every function logs under (Powertools `service` field). */
-export const SERVICE_NAME = 'machine-identity-control-plane';
 
 export interface ControlPlaneFunctionProps {
   /** Folder under `functions/`; the entry is its `index.ts`. */

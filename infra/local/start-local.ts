@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { SERVICE_NAME } from '#lib/config/env.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
 import { systemClock } from '#lib/ports/clock.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
@@ -88,7 +89,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     options.progress(ca.created ? 'local CA created (root and issuing keys in ca/, mode 600)' : 'local CA reused');
 
     const token = await adminToken(dataDir, options.adminToken);
-    const logger = new Logger({ serviceName: 'machine-identity-control-plane', logLevel: 'WARN' });
+    const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' });
     const handlers = buildLocalHandlers({
       inventory,
       chainStore: inventory,

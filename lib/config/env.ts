@@ -9,3 +9,6 @@ export const ENV = {
   caId: 'MIM_CA_ID',
   dynamoDbEndpoint: 'MIM_DYNAMODB_ENDPOINT',
 } as const;
+
+/** The service name every function logs under (Powertools `service`), in AWS and locally. */
+export const SERVICE_NAME = 'machine-identity-control-plane';
