@@ -6,7 +6,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { SERVICE_NAME } from '#lib/config/env.ts';
-import { loadIssuerContext } from '#lib/pki/issuer.ts';
 import { systemClock } from '#lib/ports/clock.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
@@ -85,7 +84,6 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
         issuingValidityDays: 1825,
       },
     );
-    const issuer = await loadIssuerContext(issuing.signer, ca.chainPem);
     options.progress(ca.created ? 'local CA created (root and issuing keys in ca/, mode 600)' : 'local CA reused');
 
     const token = await adminToken(dataDir, options.adminToken);
@@ -93,7 +91,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     const handlers = buildLocalHandlers({
       inventory,
       chainStore: inventory,
-      issuer,
+      issuer: ca.issuer,
       caId: LOCAL_CA_ID,
       adminToken: token.token,
       logger,

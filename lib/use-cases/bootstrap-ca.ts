@@ -1,5 +1,5 @@
 import { createIntermediateCaCertificate, createRootCaCertificate } from '#lib/pki/ca-certificates.ts';
-import { loadIssuerContext } from '#lib/pki/issuer.ts';
+import { type IssuerContext, loadIssuerContext } from '#lib/pki/issuer.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { Signer } from '#lib/ports/signer.ts';
@@ -30,11 +30,11 @@ const DAY_MS = 86_400_000;
 export async function bootstrapCa(
   deps: BootstrapCaDeps,
   options: BootstrapCaOptions,
-): Promise<{ chainPem: string[]; created: boolean }> {
+): Promise<{ chainPem: string[]; created: boolean; issuer: IssuerContext }> {
   const existing = await deps.chainStore.getChain(options.caId);
   if (existing && existing.length > 0) {
-    await loadIssuerContext(deps.issuingSigner, existing);
-    return { chainPem: existing, created: false };
+    const issuer = await loadIssuerContext(deps.issuingSigner, existing);
+    return { chainPem: existing, created: false, issuer };
   }
   const now = deps.clock.now();
   const notBefore = new Date(now.getTime() - 60_000);
@@ -53,7 +53,7 @@ export async function bootstrapCa(
     notAfter: new Date(notBefore.getTime() + options.issuingValidityDays * DAY_MS),
   });
   const chainPem = [issuingPem, rootPem];
-  await loadIssuerContext(deps.issuingSigner, chainPem);
+  const issuer = await loadIssuerContext(deps.issuingSigner, chainPem);
   await deps.chainStore.putChain(options.caId, chainPem);
-  return { chainPem, created: true };
+  return { chainPem, created: true, issuer };
 }
