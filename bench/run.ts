@@ -13,7 +13,7 @@ const REFERENCE_CORE = 5_000;
 const REFERENCE_RAW_SIGN = 49_700;
 
 console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown cpu'})\n`);
-console.log('== Issuance core (CSR parse + proof of possession, names, profile, DER encode, sign; one core, no I/O)');
+console.log('== Issuance core (CSR parse + proof of possession, policy decision, DER encode, sign; one core, no I/O)');
 const core = await benchIssuanceCore();
 const normalized = (core.certificatesPerSecond * REFERENCE_RAW_SIGN) / core.rawSignaturesPerSecond;
 console.log(

@@ -1,7 +1,9 @@
 /**
  * The HTTP API's route table: the CDK stack creates one API Gateway route per entry, backed by the function of the
  * same name (`functions/<function>/index.ts`), and the local server dispatches with the very same table. Anything
- * else goes to `route-not-found`, which answers 404 or 405 in our error format.
+ * else goes to `route-not-found`, which answers 404 or 405 in our error format. `auth` says what API Gateway checks
+ * before the function runs (`iam`: the SigV4 authorizer); what each caller may do is then decided in one place,
+ * `ROUTE_PERMISSIONS` (lib/domain/access.ts).
  */
 export const ROUTES = [
   { method: 'GET', path: '/v1/health', function: 'health', auth: 'none' },
@@ -12,6 +14,14 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/certificates/{serial}/revoke', function: 'revoke-certificate', auth: 'iam' },
   { method: 'GET', path: '/v1/identities', function: 'list-identities', auth: 'iam' },
   { method: 'GET', path: '/v1/identities/{id}', function: 'get-identity', auth: 'iam' },
+  { method: 'GET', path: '/v1/policies', function: 'list-policies', auth: 'iam' },
+  { method: 'GET', path: '/v1/policies/{name}', function: 'get-policy', auth: 'iam' },
+  { method: 'PUT', path: '/v1/policies/{name}', function: 'put-policy', auth: 'iam' },
+  { method: 'DELETE', path: '/v1/policies/{name}', function: 'delete-policy', auth: 'iam' },
+  { method: 'POST', path: '/v1/enrollment-tokens', function: 'create-enrollment-token', auth: 'iam' },
+  // Machines outside AWS present a one-time enrollment token here: the only issuance route without the IAM
+  // authorizer, served by the same function as POST /v1/certificates.
+  { method: 'POST', path: '/v1/enroll', function: 'issue-certificate', auth: 'enrollment-token' },
 ] as const;
 
 export type Route = (typeof ROUTES)[number];

@@ -1,9 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
+import type { MimConfig } from '#lib/domain/policy.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { Clock } from '#lib/ports/clock.ts';
+import type { PolicyStore } from '#lib/ports/policy-store.ts';
 import type { Signer } from '#lib/ports/signer.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
+import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
 
 /** The custom resource event as the CDK Provider framework hands it to `onEvent`. */
 const customResourceEvent = z.object({
@@ -16,6 +19,8 @@ const customResourceEvent = z.object({
     // CloudFormation passes every property as a string.
     RootValidityDays: z.coerce.number().int().min(1).max(36_500),
     IssuingValidityDays: z.coerce.number().int().min(1).max(36_500),
+    // Changes whenever the configuration does, so that CloudFormation sends an Update that seeds the policies again.
+    ConfigHash: z.string().optional(),
   }),
 });
 
@@ -25,6 +30,9 @@ export interface BootstrapCaHandlerDeps {
   readonly chainStore: CaChainStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly policyStore: PolicyStore;
+  /** The configuration bundled with the function: its policies are seeded into the store. */
+  readonly config: Pick<MimConfig, 'policies'>;
 }
 
 export interface CustomResourceResult {
@@ -34,7 +42,8 @@ export interface CustomResourceResult {
 
 /**
  * `onEvent` of the CA bootstrap custom resource. Create and Update make sure the chain exists (an existing chain for
- * the same issuing key is kept); Delete does nothing, because the keys and the table are retained and issued
+ * the same issuing key is kept) and make the stored policies agree with the deployed configuration (see
+ * `seedPolicies`); Delete does nothing, because the keys and the table are retained and issued
  * certificates must stay verifiable.
  */
 export function makeBootstrapCaHandler(
@@ -64,6 +73,13 @@ export function makeBootstrapCaHandler(
       caId: props.CaId,
       created: result.created,
       certificates: result.chainPem.length,
+    });
+    const seeded = await seedPolicies({ policyStore: deps.policyStore, clock: deps.clock }, deps.config);
+    deps.logger.info('policies seeded from the configuration', {
+      created: seeded.created,
+      updated: seeded.updated,
+      deleted: seeded.deleted,
+      unchanged: seeded.unchanged.length,
     });
     return { PhysicalResourceId: physicalId, Data: { CaId: props.CaId, Created: String(result.created) } };
   };

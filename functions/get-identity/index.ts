@@ -1,5 +1,5 @@
 import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
-import { authenticator, logger } from '../shared/lambda-runtime.ts';
+import { http } from '../shared/lambda-runtime.ts';
 import { makeGetIdentityHandler } from './handler.ts';
 
-export const handler = makeGetIdentityHandler({ logger, authenticator, inventory: inventoryFromEnv() });
+export const handler = makeGetIdentityHandler({ ...http, inventory: inventoryFromEnv() });

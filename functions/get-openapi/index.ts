@@ -1,4 +1,4 @@
-import { authenticator, logger } from '../shared/lambda-runtime.ts';
+import { http } from '../shared/lambda-runtime.ts';
 import { makeGetOpenApiHandler } from './handler.ts';
 
-export const handler = makeGetOpenApiHandler({ logger, authenticator });
+export const handler = makeGetOpenApiHandler(http);

@@ -1,4 +1,4 @@
-import { authenticator, logger } from '../shared/lambda-runtime.ts';
+import { http } from '../shared/lambda-runtime.ts';
 import { makeHealthHandler } from './handler.ts';
 
-export const handler = makeHealthHandler({ logger, authenticator });
+export const handler = makeHealthHandler(http);

@@ -6,7 +6,7 @@ import { type IssueCertificateDeps, issueCertificate } from '#lib/use-cases/issu
 /** `POST /v1/certificates`: a CSR in, a signed certificate and its chain out (201). */
 export function makeIssueCertificateHandler(deps: ApiHandlerDeps & IssueCertificateDeps): HttpApiHandler {
   return makeApiHandler(
-    { name: 'issue-certificate', auth: 'required', ...ROUTE_INPUTS['issue-certificate'] },
+    { name: 'issue-certificate', auth: 'required', idempotent: {}, ...ROUTE_INPUTS['issue-certificate'] },
     deps,
     async ({ body, principal }) => {
       const issued = await issueCertificate(deps, principal, body);

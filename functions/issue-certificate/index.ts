@@ -1,13 +1,12 @@
 import { createKmsSigner } from '#lib/adapters/kms-signer.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { lazy } from '#lib/config/lazy.ts';
-import { DEFAULT_PROFILES } from '#lib/domain/certificate-profile.ts';
 import { InternalError } from '#lib/domain/errors.ts';
-import { DEFAULT_LOCAL_NAME_POLICY } from '#lib/domain/name-policy.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
-import { authenticator, logger } from '../shared/lambda-runtime.ts';
+import { enrollmentTokensFromEnv, idempotencyFromEnv, inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { http } from '../shared/lambda-runtime.ts';
+import { policies } from '../shared/policies-from-env.ts';
 import { makeIssueCertificateHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['issuingKeyId', 'caId']);
@@ -21,11 +20,11 @@ const issuer = lazy(async () => {
 });
 
 export const handler = makeIssueCertificateHandler({
-  logger,
-  authenticator,
+  ...http,
+  idempotency: idempotencyFromEnv(),
   issuer,
   inventory,
+  tokens: enrollmentTokensFromEnv(),
+  policies,
   clock: systemClock,
-  profiles: DEFAULT_PROFILES,
-  namePolicy: DEFAULT_LOCAL_NAME_POLICY,
 });

@@ -6,7 +6,7 @@ import { type RevokeCertificateDeps, revokeCertificate } from '#lib/use-cases/re
 /** `POST /v1/certificates/{serial}/revoke`: idempotent; `changed: false` says a repeat changed nothing. */
 export function makeRevokeCertificateHandler(deps: ApiHandlerDeps & RevokeCertificateDeps): HttpApiHandler {
   return makeApiHandler(
-    { name: 'revoke-certificate', auth: 'required', ...ROUTE_INPUTS['revoke-certificate'] },
+    { name: 'revoke-certificate', auth: 'required', idempotent: {}, ...ROUTE_INPUTS['revoke-certificate'] },
     deps,
     async ({ params, body, principal }) => ({
       status: 200,

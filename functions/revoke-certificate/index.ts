@@ -1,11 +1,11 @@
 import { systemClock } from '#lib/ports/clock.ts';
-import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
-import { authenticator, logger } from '../shared/lambda-runtime.ts';
+import { idempotencyFromEnv, inventoryFromEnv } from '../shared/inventory-from-env.ts';
+import { http } from '../shared/lambda-runtime.ts';
 import { makeRevokeCertificateHandler } from './handler.ts';
 
 export const handler = makeRevokeCertificateHandler({
-  logger,
-  authenticator,
+  ...http,
+  idempotency: idempotencyFromEnv(),
   inventory: inventoryFromEnv(),
   clock: systemClock,
 });

@@ -1,12 +1,39 @@
-import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
+import { createDocumentClient, type DynamoDbClients } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
+import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
+import { createIdempotencyGuard, type IdempotencyGuard } from '#lib/http/idempotency.ts';
 
 /**
- * The inventory named by MIM_TABLE_NAME. Kept apart from `lambda-runtime.ts` so functions that never touch the table
- * (health, route-not-found) do not bundle the DynamoDB client.
+ * The stores in the table named by MIM_TABLE_NAME, sharing one client. Kept apart from `lambda-runtime.ts` so
+ * functions that never touch the table (health, route-not-found) do not bundle the DynamoDB client.
  */
+let shared: (DynamoDbClients & { tableName: string }) | undefined;
+
+function table(): DynamoDbClients & { tableName: string } {
+  shared ??= { ...createDocumentClient({}), tableName: parseFunctionEnv(process.env, ['tableName']).tableName };
+  return shared;
+}
+
 export function inventoryFromEnv(): DynamoDbInventory {
-  const env = parseFunctionEnv(process.env, ['tableName']);
-  return new DynamoDbInventory(createDocumentClient({}).doc, env.tableName);
+  const { doc, tableName } = table();
+  return new DynamoDbInventory(doc, tableName);
+}
+
+export function policyStoreFromEnv(): DynamoDbPolicyStore {
+  const { doc, tableName } = table();
+  return new DynamoDbPolicyStore(doc, tableName);
+}
+
+export function enrollmentTokensFromEnv(): DynamoDbEnrollmentTokens {
+  const { doc, tableName } = table();
+  return new DynamoDbEnrollmentTokens(doc, tableName);
+}
+
+/** Idempotency records live in the same table (partition `IDEMPOTENCY`), expiring through its `ttl` attribute. */
+export function idempotencyFromEnv(): IdempotencyGuard {
+  const { client, tableName } = table();
+  return createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName }));
 }

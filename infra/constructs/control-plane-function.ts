@@ -6,6 +6,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SERVICE_NAME } from '#lib/config/env.ts';
+import type { MimConfig } from '#lib/domain/policy.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -31,6 +32,17 @@ export interface ControlPlaneFunctionProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Default 512 MB; Lambda allots CPU in proportion, which is what signing and DER encoding need. */
   readonly memorySize?: number;
+  /** The validated configuration document, written into the bundle (see {@link configDefine}). */
+  readonly config: MimConfig;
+}
+
+/**
+ * The esbuild `define` that writes the configuration into a bundle as the global `__MIM_CONFIG__` (a JSON string):
+ * no size limit as with environment variables (4 KB in all), no store to read at cold start, and a new configuration
+ * is a new code version of each function.
+ */
+export function configDefine(config: MimConfig): Record<string, string> {
+  return { __MIM_CONFIG__: JSON.stringify(JSON.stringify(config)) };
 }
 
 /**
@@ -83,6 +95,7 @@ export class ControlPlaneFunction extends Construct {
         externalModules: [],
         mainFields: [...BUNDLE.mainFields],
         banner: BUNDLE.banner,
+        define: configDefine(props.config),
       },
     });
     Validations.of(this).acknowledge({

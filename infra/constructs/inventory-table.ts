@@ -28,6 +28,7 @@ export class InventoryTable extends Construct {
       partitionKey: { name: INVENTORY_TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: INVENTORY_TABLE.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: INVENTORY_TABLE.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       // The AWS managed key (aws/dynamodb): every use is in CloudTrail, unlike an AWS owned key, and there is no key

@@ -4,10 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
+import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { SERVICE_NAME } from '#lib/config/env.ts';
+import type { MimConfig } from '#lib/domain/policy.ts';
+import { createIdempotencyGuard } from '#lib/http/idempotency.ts';
 import { systemClock } from '#lib/ports/clock.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
+import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
 import { buildLocalHandlers } from './local-handlers.ts';
@@ -15,6 +21,8 @@ import { createLocalServer, type LocalRequestLog } from './local-server.ts';
 
 export interface LocalOptions {
   readonly port: number;
+  /** The validated configuration (roles, policies, local principals). */
+  readonly config: MimConfig;
   readonly dataDir: string;
   readonly adminToken?: string | undefined;
   readonly progress: (message: string) => void;
@@ -24,6 +32,8 @@ export interface LocalOptions {
 export interface LocalControlPlane {
   readonly url: string;
   readonly adminTokenSource: string;
+  /** Where the other local principals' tokens are, one file per name. */
+  readonly tokenDir: string;
   readonly caCreated: boolean;
   stop(): Promise<void>;
 }
@@ -46,6 +56,19 @@ async function adminToken(dataDir: string, fromEnv: string | undefined): Promise
   const token = randomBytes(32).toString('base64url');
   await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return { token, source: path };
+}
+
+/** The token of a local principal other than admin: `<dataDir>/tokens/<name>`, created (0600) on first start. */
+async function principalToken(dataDir: string, name: string): Promise<string> {
+  const path = join(dataDir, 'tokens', name);
+  try {
+    return (await readFile(path, 'utf8')).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const token = randomBytes(32).toString('base64url');
+  await writeFile(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  return token;
 }
 
 /**
@@ -86,14 +109,31 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     );
     options.progress(ca.created ? 'local CA created (root and issuing keys in ca/, mode 600)' : 'local CA reused');
 
+    const policyStore = new DynamoDbPolicyStore(doc, LOCAL_TABLE_NAME);
+    const seeded = await seedPolicies({ policyStore, clock: systemClock }, options.config);
+    options.progress(
+      `policies from the configuration: ${seeded.created.length} created, ${seeded.updated.length} updated, ` +
+        `${seeded.deleted.length} deleted, ${seeded.unchanged.length} unchanged`,
+    );
+
     const token = await adminToken(dataDir, options.adminToken);
+    const tokenDir = join(dataDir, 'tokens');
+    await mkdir(tokenDir, { recursive: true, mode: 0o700 });
+    const tokens = [{ name: 'admin', token: token.token }];
+    for (const name of options.config.localPrincipals.filter((n) => n !== 'admin')) {
+      tokens.push({ name, token: await principalToken(dataDir, name) });
+    }
     const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' });
     const handlers = buildLocalHandlers({
       inventory,
       chainStore: inventory,
+      policyStore,
+      tokenStore: new DynamoDbEnrollmentTokens(doc, LOCAL_TABLE_NAME),
+      idempotency: createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName: LOCAL_TABLE_NAME })),
+      config: options.config,
       issuer: ca.issuer,
       caId: LOCAL_CA_ID,
-      adminToken: token.token,
+      tokens,
       logger,
       clock: systemClock,
     });
@@ -116,7 +156,13 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
         }),
     );
     const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, adminTokenSource: token.source, caCreated: ca.created, stop: stopAll };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      adminTokenSource: token.source,
+      tokenDir,
+      caCreated: ca.created,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { configPath, loadMimConfig } from '../config/load-config.ts';
 import { startLocalControlPlane } from './start-local.ts';
 
 /** `npm start`: the local control plane, until Ctrl-C. */
@@ -23,7 +24,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const say = (message: string) => console.log(`mim: ${message}`);
 
 try {
+  const path = configPath();
+  const config = await loadMimConfig(path);
+  say(`configuration ${path}: ${config.policies.length} policies`);
   const plane = await startLocalControlPlane({
+    config,
     port: settings.PORT,
     dataDir: settings.MIM_DATA_DIR,
     adminToken: settings.MIM_ADMIN_TOKEN,
@@ -38,6 +43,7 @@ try {
   console.log(`
 Machine identity control plane listening on ${plane.url}
 Admin token: ${plane.adminTokenSource}
+Other local principals' tokens: ${plane.tokenDir}/<name>
 
 Try it (needs openssl, curl and jq):
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout api.key \\

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CfnOutput, CustomResource, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -16,11 +17,17 @@ import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { type ApiFunctionName, ROUTES } from '#functions/routes.ts';
 import { ENV } from '#lib/config/env.ts';
+import { type MimConfigInput, parseMimConfig } from '#lib/domain/policy.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
 import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
 
 export interface ControlPlaneStackProps extends StackProps {
+  /**
+   * The configuration document (`mim.config.json`): roles and issuance policies. Validated at synth, with errors that
+   * name the offending field; every function gets the validated document and the deployment seeds its policies.
+   */
+  readonly config: MimConfigInput;
   /** Names the CA: the chain item (`CA#<caId>`) and the KMS key aliases. Lowercase letters, digits, `-`. Default `default`. */
   readonly caId?: string;
   /** Default `MIM Root CA (<caId>)`. At most 64 characters (X.509 upper bound for a common name). */
@@ -62,6 +69,11 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'list-identities': { table: 'read' },
   'get-identity': { table: 'read' },
   'route-not-found': {},
+  'list-policies': { table: 'read' },
+  'get-policy': { table: 'read' },
+  'put-policy': { table: 'readWrite' },
+  'delete-policy': { table: 'readWrite' },
+  'create-enrollment-token': { table: 'readWrite' },
 };
 
 /**
@@ -69,8 +81,9 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
  * and one function per route behind an HTTP API that uses IAM (SigV4) authorization wherever data is read or changed.
  */
 export class ControlPlaneStack extends Stack {
-  constructor(scope: Construct, id: string, props: ControlPlaneStackProps = {}) {
+  constructor(scope: Construct, id: string, props: ControlPlaneStackProps) {
     super(scope, id, props);
+    const config = parseMimConfig(props.config, `the config prop of stack ${id}`);
     const caId = props.caId ?? 'default';
     const ca = {
       CaId: caId,
@@ -86,6 +99,7 @@ export class ControlPlaneStack extends Stack {
       new ControlPlaneFunction(this, constructId, {
         name,
         logRetention,
+        config,
         ...(props.logLevel ? { logLevel: props.logLevel } : {}),
         ...(memorySize ? { memorySize } : {}),
       }).fn;
@@ -113,6 +127,7 @@ export class ControlPlaneStack extends Stack {
         ...ca,
         RootValidityDays: String(ca.RootValidityDays),
         IssuingValidityDays: String(ca.IssuingValidityDays),
+        ConfigHash: createHash('sha256').update(JSON.stringify(config)).digest('hex'),
       },
       // The chain lives as long as the retained keys and table: deleting the stack must not even ask to remove it.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -154,7 +169,7 @@ export class ControlPlaneStack extends Stack {
         integration: integration(route.function),
         authorizer: route.auth === 'iam' ? iam : new HttpNoneAuthorizer(),
       });
-      if (route.auth === 'none') publicRoutes.push(...added);
+      if (route.auth !== 'iam') publicRoutes.push(...added);
     }
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: logRetention,
@@ -251,8 +266,9 @@ function acknowledgeNagFindings(provider: Provider, publicRoutes: Construct[]): 
       route,
       'AwsSolutions-APIG4',
       'Deliberately public: liveness (GET /v1/health); the CA chain, which relying parties must fetch without AWS ' +
-        'credentials (GET /v1/ca); the API description (GET /v1/openapi.json), which reads nothing; and the 404/405 ' +
-        'fallback, which reads nothing either. Every other route uses AWS_IAM.',
+        'credentials (GET /v1/ca); the API description (GET /v1/openapi.json), which reads nothing; the 404/405 ' +
+        'fallback, which reads nothing either; and POST /v1/enroll, where machines outside AWS present a one-time ' +
+        'enrollment token (checked and spent by the function; without one it answers 401). Every other route uses AWS_IAM.',
     );
   }
   const stack = Stack.of(provider);

@@ -9,7 +9,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ConflictError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import { AuthenticationError, ConflictError, InternalError, ValidationError } from '#lib/domain/errors.ts';
 import {
   type AuditRecord,
   type CertificateRecord,
@@ -21,6 +21,7 @@ import {
 import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
 import {
   auditKey,
   BY_OWNER_INDEX,
@@ -28,6 +29,7 @@ import {
   caChainKey,
   certificateKey,
   EXPIRY_INDEX,
+  enrollmentTokenKey,
   expiryAttributes,
   expiryPartition,
   expirySortBounds,
@@ -57,7 +59,7 @@ const KEY_ALGORITHMS: { [A in LeafKeyAlgorithm]: A } = {
 const certificateSchema = z.object({
   serialNumber: z.string().regex(/^[0-9a-f]+$/),
   identityId: z.string().min(1),
-  profile: z.string(),
+  policy: z.string(),
   subject: z.string(),
   subjectAltNames: z.array(
     z.discriminatedUnion('type', [
@@ -70,6 +72,7 @@ const certificateSchema = z.object({
   keySize: z.number().int().positive(),
   notBefore: timestamp,
   notAfter: timestamp,
+  renewAfter: timestamp,
   fingerprintSha256: z.string().regex(/^[0-9a-f]{64}$/),
   issuedAt: timestamp,
   issuedBy: z.string(),
@@ -78,6 +81,7 @@ const certificateSchema = z.object({
   revocationReason: z.enum(REVOCATION_REASON_NAMES).exactOptional(),
   revokedBy: z.string().exactOptional(),
   certificatePem: z.string().min(1),
+  tags: z.record(z.string(), z.string()),
 }) satisfies z.ZodType<CertificateRecord>;
 
 const identitySchema = z.object({
@@ -85,6 +89,8 @@ const identitySchema = z.object({
   type: z.enum(IDENTITY_TYPES),
   status: z.enum(IDENTITY_STATUSES),
   owner: z.string(),
+  policy: z.string(),
+  tags: z.record(z.string(), z.string()),
   name: z.string(),
   source: z.literal('issued'),
   currentSerialNumber: z.string(),
@@ -137,6 +143,40 @@ function cancellationCodes(error: TransactionCanceledException): (string | undef
   return (error.CancellationReasons ?? []).map((reason) => reason.Code);
 }
 
+/** Canonical ISO form of an instant, so that it compares with stored canonical timestamps as a string. */
+function canonicalInstant(timestamp: string): string {
+  const date = new Date(timestamp);
+  if (Number.isNaN(date.getTime())) throw new RangeError(`not a timestamp: ${timestamp}`);
+  return date.toISOString();
+}
+
+/**
+ * The token as it was when the spend condition failed. The document client leaves errors as DynamoDB sent them, so
+ * the item is still in attribute-value form; only the two attributes that decide the answer are read.
+ */
+const refusedTokenSchema = z.object({
+  expiresAt: z.object({ S: z.string() }),
+  spentAt: z.object({ S: z.string() }).optional(),
+});
+
+/**
+ * Why a token could not be spent: expired if it is still there, unspent and past its expiry; otherwise spent. A
+ * missing token counts as spent: the caller loaded it before issuing, so it has been deleted since.
+ */
+function refusedToken(oldItem: unknown, spendAt: string, cause: unknown): AuthenticationError {
+  const old = refusedTokenSchema.safeParse(oldItem);
+  if (old.success && old.data.spentAt === undefined && Date.parse(old.data.expiresAt.S) <= Date.parse(spendAt)) {
+    return new AuthenticationError('TOKEN_EXPIRED', 'This enrollment token has expired; ask an admin for a new one.', {
+      cause,
+    });
+  }
+  return new AuthenticationError(
+    'TOKEN_SPENT',
+    'This enrollment token has already been used; ask an admin for a new one.',
+    { cause },
+  );
+}
+
 /** A transaction that lost a race with another on the same items is worth retrying; any other cancellation is ours. */
 function concurrentOrOriginal(error: TransactionCanceledException): Error {
   if (!cancellationCodes(error).includes('TransactionConflict')) return error;
@@ -158,16 +198,24 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * One transaction: the certificate, the identity, the audit entry and, with `spendToken`, an update that marks the
+   * token spent on condition that it exists, is unspent and expires after `spendToken.at` (ISO strings in canonical
+   * form compare as instants). When that condition fails, DynamoDB hands back the token as it was, which tells an
+   * expired token from a spent one.
+   */
   async recordIssuance(write: {
     certificate: CertificateRecord;
     identity: IdentityRecord;
     audit: AuditRecord;
+    spendToken?: TokenSpend | undefined;
   }): Promise<void> {
-    const { certificate, identity, audit } = write;
+    const { certificate, identity, audit, spendToken } = write;
     const mustBeNew = {
       ConditionExpression: 'attribute_not_exists(#pk)',
       ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
     };
+    const spendAt = spendToken === undefined ? undefined : canonicalInstant(spendToken.at);
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -199,12 +247,32 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                 ...mustBeNew,
               },
             },
+            ...(spendToken === undefined
+              ? []
+              : [
+                  {
+                    Update: {
+                      TableName: this.tableName,
+                      Key: enrollmentTokenKey(spendToken.tokenHash),
+                      UpdateExpression: 'SET spentAt = :at, spentBySerial = :serial',
+                      ConditionExpression:
+                        'attribute_exists(#pk) AND attribute_not_exists(spentAt) AND expiresAt > :at',
+                      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+                      ExpressionAttributeValues: { ':at': spendAt, ':serial': certificate.serialNumber },
+                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                    },
+                  },
+                ]),
           ],
         }),
       );
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const [certificateCode, ...others] = cancellationCodes(error);
+      const [certificateCode, identityCode, auditCode, tokenCode] = cancellationCodes(error);
+      // A refused token comes first: retrying with a new serial cannot help then.
+      if (tokenCode === 'ConditionalCheckFailed' && spendAt !== undefined) {
+        throw refusedToken(error.CancellationReasons?.[3]?.Item, spendAt, error);
+      }
       if (certificateCode === 'ConditionalCheckFailed') {
         throw new ConflictError(
           'SERIAL_NUMBER_EXISTS',
@@ -212,7 +280,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
           { cause: error },
         );
       }
-      if (others.includes('ConditionalCheckFailed')) {
+      if (identityCode === 'ConditionalCheckFailed' || auditCode === 'ConditionalCheckFailed') {
         throw new ConflictError('INVENTORY_CONFLICT', 'An identity or audit entry with the same id exists. Retry.', {
           cause: error,
         });

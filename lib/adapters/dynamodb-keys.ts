@@ -13,11 +13,20 @@ import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
  * | identities by type [and status]       | byType  | `TYPE#<type>`          | `<status>#<createdAt>#<id>`                |
  * | identities by owner [type [status]]   | byOwner | `OWNER#<owner>`        | `<type>#<status>#<createdAt>#<id>`         |
  * | active certificates expiring in a day | expiry  | `EXP#YYYY-MM-DD`       | `<notAfter ISO>#<serial>`                  |
+ * | current policy by name                | table   | `POLICY`               | `CUR#<name>`                               |
+ * | every current policy                  | table   | `POLICY`               | begins_with `CUR#`                         |
+ * | versions of one policy, oldest first  | table   | `POLICYV#<name>`       | `V#<version, zero-padded to 10 digits>`    |
+ * | enrollment token by SHA-256 of it     | table   | `ETOKEN#<tokenHash>`   | `ETOKEN`                                   |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
  * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
  * both identity sort keys so that every filter is a key condition (no FilterExpression, hence no pages that read items
  * only to drop them); revocation rewrites those sort keys.
+ *
+ * Current policies share one partition: there are few of them (hundreds at most), they change rarely, and listing
+ * them all is one Query. Each policy's history has a partition of its own, where the zero-padded version makes the
+ * sort key order the version order; a deletion leaves a tombstone version there. Enrollment tokens are keyed by the
+ * SHA-256 of the token, never the token, and carry `ttl` so that DynamoDB's TTL removes them a while after expiry.
  */
 
 type IndexDefinition<N extends InventoryIndexName> = Extract<(typeof INVENTORY_TABLE.indexes)[number], { name: N }>;
@@ -129,4 +138,38 @@ export function ownerPartition(owner: string): string {
 
 export function ownerSortPrefix(type: IdentityType, status: IdentityStatus | undefined): string {
   return status === undefined ? `${type}#` : `${type}#${status}#`;
+}
+
+/**
+ * The table's TTL attribute (epoch seconds): DynamoDB deletes an item some time after it. Enrollment tokens and the
+ * idempotency records use it.
+ */
+export const TTL_ATTRIBUTE = INVENTORY_TABLE.timeToLiveAttribute;
+
+/** The partition of every current policy. */
+export const CURRENT_POLICY_PARTITION = 'POLICY';
+
+/** Sort key prefix of the current policies in their partition. */
+export const CURRENT_POLICY_SORT_PREFIX = 'CUR#';
+
+export function currentPolicyKey(name: string): Record<string, string> {
+  return tableKey(CURRENT_POLICY_PARTITION, `${CURRENT_POLICY_SORT_PREFIX}${name}`);
+}
+
+/** Versions fit in 10 digits (DynamoDB numbers and JS integers go far beyond; 10 digits outlast any policy). */
+const VERSION_DIGITS = 10;
+
+export function policyHistoryPartition(name: string): string {
+  return `POLICYV#${name}`;
+}
+
+export function policyVersionKey(name: string, version: number): Record<string, string> {
+  if (!Number.isSafeInteger(version) || version < 1 || String(version).length > VERSION_DIGITS) {
+    throw new RangeError(`not a policy version: ${version}`);
+  }
+  return tableKey(policyHistoryPartition(name), `V#${String(version).padStart(VERSION_DIGITS, '0')}`);
+}
+
+export function enrollmentTokenKey(tokenHash: string): Record<string, string> {
+  return tableKey(`ETOKEN#${tokenHash}`, 'ETOKEN');
 }

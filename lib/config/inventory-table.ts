@@ -8,6 +8,8 @@
 export const INVENTORY_TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** Epoch seconds after which DynamoDB may delete the item: idempotency records and spent enrollment tokens. */
+  timeToLiveAttribute: 'ttl',
   indexes: [
     /** Sparse: only active certificates carry these attributes; partitioned by the UTC day of notAfter. */
     { name: 'expiry', partitionKey: 'expiryDay', sortKey: 'expirySk' },

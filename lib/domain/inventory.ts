@@ -23,7 +23,8 @@ export interface CertificateRecord {
   /** Lower-case hex of the DER INTEGER content, without leading zero octet or colons. */
   readonly serialNumber: string;
   readonly identityId: string;
-  readonly profile: string;
+  /** The policy it was issued under. */
+  readonly policy: string;
   /** RFC 4514 string of the subject, e.g. `CN=api.local.test`; empty when the subject is empty. */
   readonly subject: string;
   readonly subjectAltNames: readonly SubjectAltName[];
@@ -31,6 +32,8 @@ export interface CertificateRecord {
   readonly keySize: number;
   readonly notBefore: string;
   readonly notAfter: string;
+  /** When renewal is due (the policy's renewal window before notAfter). */
+  readonly renewAfter: string;
   /** Lower-case hex SHA-256 of the certificate DER. */
   readonly fingerprintSha256: string;
   readonly issuedAt: string;
@@ -40,6 +43,8 @@ export interface CertificateRecord {
   readonly revocationReason?: RevocationReason;
   readonly revokedBy?: string;
   readonly certificatePem: string;
+  /** Tags the policy stamped, e.g. owner and purpose. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** A machine identity: the thing an owner cares about, of which a certificate is the current credential. */
@@ -47,8 +52,11 @@ export interface IdentityRecord {
   readonly identityId: string;
   readonly type: IdentityType;
   readonly status: IdentityStatus;
-  /** Principal id of the owner (the requester, for issued certificates). */
+  /** The policy's `owner` tag, else the principal id of the requester. */
   readonly owner: string;
+  /** The policy it was issued under, and the tags that policy stamped. */
+  readonly policy: string;
+  readonly tags: Readonly<Record<string, string>>;
   /** The primary name: the first subjectAltName. */
   readonly name: string;
   readonly source: 'issued';
@@ -62,7 +70,14 @@ export interface IdentityRecord {
 export interface AuditRecord {
   readonly eventId: string;
   readonly at: string;
-  readonly action: 'CertificateIssued' | 'CertificateRevoked' | 'CaBootstrapped';
+  readonly action:
+    | 'CertificateIssued'
+    | 'CertificateRevoked'
+    | 'CaBootstrapped'
+    | 'PolicyCreated'
+    | 'PolicyUpdated'
+    | 'PolicyDeleted'
+    | 'EnrollmentTokenCreated';
   readonly actor: string;
   readonly target: string;
   readonly details: Readonly<Record<string, string | number | boolean>>;

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
+import { type AccessControl, ROUTE_PERMISSIONS } from '#lib/domain/access.ts';
 import {
   AuthenticationError,
   ControlPlaneError,
@@ -12,6 +13,7 @@ import {
 import type { Principal } from '#lib/domain/principal.ts';
 import type { Authenticator } from './authenticator.ts';
 import type { HttpApiEvent, HttpApiHandler, HttpApiResult } from './http-types.ts';
+import { type IdempotencyGuard, noIdempotency } from './idempotency.ts';
 
 /** Request bodies above this size are refused with 413 before anything parses them. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -22,9 +24,14 @@ export interface RouteSpec<
   Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
 > {
-  /** Name used in logs. */
+  /** The function's name: used in logs, and to look up the permission the route needs in `ROUTE_PERMISSIONS`. */
   readonly name: string;
   readonly auth: 'required' | 'none';
+  /**
+   * Honour an `Idempotency-Key` header: a retry with the same key, caller and input gets the stored answer.
+   * `sealFields` names top-level body fields that are secrets, stored only encrypted under the key.
+   */
+  readonly idempotent?: { readonly sealFields?: readonly string[] };
   readonly body?: B;
   readonly query?: Q;
   readonly params?: P;
@@ -52,6 +59,10 @@ export interface ApiResponse {
 export interface ApiHandlerDeps {
   readonly authenticator: Authenticator;
   readonly logger: Logger;
+  /** Role assignments; required by every route that needs a permission. */
+  readonly access?: AccessControl;
+  /** Where idempotent routes keep their answers; without it a key is validated but nothing is remembered. */
+  readonly idempotency?: IdempotencyGuard;
 }
 
 /** What the middlewares learn about a request, kept beside the event (never on it). */
@@ -224,6 +235,22 @@ const authenticate = (authenticator: Authenticator, required: boolean): Middlewa
   },
 });
 
+/** Authorization, in one place for every route: the permission `ROUTE_PERMISSIONS` names for it (403 otherwise). */
+const authorize = (access: AccessControl, permission: NonNullable<(typeof ROUTE_PERMISSIONS)[string]>): Middleware => ({
+  before: (request) => {
+    const principal = stateOf(request).principal;
+    if (principal) access.authorize(principal, permission);
+  },
+});
+
+/** The permission a route needs; a route missing from the table is a programming error, found at cold start. */
+function permissionOf(name: string, deps: ApiHandlerDeps) {
+  const permission = ROUTE_PERMISSIONS[name];
+  if (permission === undefined) throw new Error(`Route ${name} has no entry in ROUTE_PERMISSIONS.`);
+  if (permission !== null && !deps.access) throw new Error(`Route ${name} needs a permission but got no access rules.`);
+  return permission;
+}
+
 const parseJsonBody = (): Middleware => ({
   before: (request) => {
     const state = stateOf(request);
@@ -244,8 +271,8 @@ function parseWith<S extends z.ZodType | undefined>(schema: S, value: unknown): 
 
 /**
  * Builds the Lambda handler of one HTTP API route: error mapping, access log, body size limit, content type,
- * authentication, JSON parse, zod validation, then `run`. Authentication comes before parsing so an anonymous
- * caller learns nothing about what a valid body would be.
+ * authentication, authorization, JSON parse, zod validation, the idempotency guard, then `run`. Authentication and
+ * authorization come before parsing, so a caller who may not use the route learns nothing about a valid body.
  */
 export function makeApiHandler<
   B extends z.ZodType | undefined = undefined,
@@ -265,7 +292,10 @@ export function makeApiHandler<
     .use(errorResponse(deps.logger));
   if (spec.body) pipeline.use(bodyLimit()).use(jsonContentType());
   pipeline.use(authenticate(deps.authenticator, spec.auth === 'required'));
+  const permission = permissionOf(spec.name, deps);
+  if (permission !== null && deps.access) pipeline.use(authorize(deps.access, permission));
   if (spec.body) pipeline.use(parseJsonBody());
+  const guard = deps.idempotency ?? noIdempotency;
 
   const handler = pipeline.handler(async (event) => {
     const state = states.get(event);
@@ -278,7 +308,20 @@ export function makeApiHandler<
       requestId,
       headers: event.headers ?? {},
     };
-    const response = await run(input as Parameters<typeof run>[0]);
+    const call = () => run(input as Parameters<typeof run>[0]);
+    const response =
+      spec.idempotent && input.principal
+        ? await guard(
+            {
+              route: spec.name,
+              principalId: input.principal.kind === 'iam' ? input.principal.arn : input.principal.id,
+              key: input.headers['idempotency-key'],
+              payload: { body: input.body, params: input.params, query: input.query },
+              ...(spec.idempotent.sealFields ? { sealFields: spec.idempotent.sealFields } : {}),
+            },
+            call,
+          )
+        : await call();
     if (response.contentType !== undefined && typeof response.body === 'string') {
       return {
         statusCode: response.status,

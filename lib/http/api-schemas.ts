@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IDENTITY_STATUSES, IDENTITY_TYPES } from '#lib/domain/inventory.ts';
+import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
 
 /**
@@ -9,16 +10,57 @@ import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts
 
 export const issueCertificateBody = z.strictObject({
   csr: z.string().min(1).max(60_000).describe('PEM-encoded PKCS#10 certificate signing request'),
-  profile: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a profile name such as "server" or "client"')
+  policy: policyNameSchema
     .optional()
-    .describe('certificate profile; defaults to "server"'),
+    .describe(
+      'the policy to issue under; by default the first policy that applies to the caller and allows the request',
+    ),
   validity: z
     .string()
     .max(16)
     .optional()
-    .describe('requested lifetime: an integer and a unit s, m, h or d, e.g. "24h"; defaults to the profile default'),
+    .describe('requested lifetime: an integer and a unit s, m, h or d, e.g. "24h"; defaults to the policy default'),
+  extendedKeyUsages: z
+    .array(z.enum(EXTENDED_KEY_USAGES))
+    .min(1)
+    .max(EXTENDED_KEY_USAGES.length)
+    .optional()
+    .describe("a subset of the policy's extended key usages; all of them by default"),
+});
+
+/** `Idempotency-Key`: a retry with the same key and body gets the first answer, never a second effect. */
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .optional()
+    .describe('1-255 characters of A-Z a-z 0-9 . _ : - (a UUID is a good choice); kept 24 hours'),
+});
+
+const versionTag = z
+  .string()
+  .regex(/^(W\/)?"?\d{1,10}"?$/, 'must be the policy version from its ETag, e.g. "3"')
+  .transform((v) => Number(v.replace(/\D/g, '')));
+
+/** Optimistic concurrency of policy writes: `If-Match` names the version replaced, `If-None-Match: *` creates. */
+export const policyWriteHeaders = z.object({
+  'if-match': versionTag.optional().describe('the version (ETag) this write replaces'),
+  'if-none-match': z.literal('*').optional().describe('"*" to create a policy that must not exist yet'),
+});
+
+export const policyPathParams = z.strictObject({ name: policyNameSchema });
+
+export const putPolicyBody = policyDocumentSchema;
+
+const requestedName = z.strictObject({
+  type: z.enum(['dns', 'ip', 'uri']),
+  value: z.string().min(1).max(2048),
+});
+
+export const createEnrollmentTokenBody = z.strictObject({
+  policy: policyNameSchema.describe('the policy the certificate will be issued under'),
+  names: z.array(requestedName).min(1).max(100).describe('the exact names the token may be used for'),
+  ttl: z.string().max(16).optional().describe('how long the token stays valid, e.g. "15m"; default from config'),
+  owner: z.string().min(1).max(256).optional().describe('stamped as owner on the identity issued with the token'),
 });
 
 export const revokeCertificateBody = z.strictObject({
@@ -49,17 +91,24 @@ export const listIdentitiesQuery = z.strictObject({
  * description is generated from them, so the two cannot differ.
  */
 export const ROUTE_INPUTS = {
-  'issue-certificate': { body: issueCertificateBody },
+  'issue-certificate': { body: issueCertificateBody, headers: idempotencyHeaders },
   'get-certificate': { params: serialPathParams },
-  'revoke-certificate': { params: serialPathParams, body: revokeCertificateBody },
+  'revoke-certificate': { params: serialPathParams, body: revokeCertificateBody, headers: idempotencyHeaders },
   'list-identities': { query: listIdentitiesQuery },
   'get-identity': { params: identityPathParams },
+  'list-policies': {},
+  'get-policy': { params: policyPathParams },
+  'put-policy': { params: policyPathParams, body: putPolicyBody, headers: policyWriteHeaders },
+  'delete-policy': { params: policyPathParams, headers: policyWriteHeaders },
+  'create-enrollment-token': { body: createEnrollmentTokenBody, headers: idempotencyHeaders },
 } as const satisfies Readonly<Record<string, RouteInputs>>;
 
 export interface RouteInputs {
   readonly body?: z.ZodType;
   readonly query?: z.ZodType;
   readonly params?: z.ZodType;
+  /** Headers the route reads (documented; unknown headers are of course allowed). */
+  readonly headers?: z.ZodType;
 }
 
 /** The inputs of the route served by `fn`; none for routes that take no input. */

@@ -6,7 +6,7 @@ export interface RouteDescription {
   readonly method: string;
   readonly path: string;
   readonly function: string;
-  readonly auth: 'none' | 'iam';
+  readonly auth: 'none' | 'iam' | 'enrollment-token';
 }
 
 const SUMMARIES: Readonly<Record<string, string>> = {
@@ -18,6 +18,11 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'revoke-certificate': 'Revoke a certificate (idempotent)',
   'list-identities': 'List identities, filtered and paginated',
   'get-identity': 'One identity',
+  'list-policies': 'List the issuance policies',
+  'get-policy': 'One issuance policy; its version is the ETag',
+  'put-policy': 'Create (If-None-Match: *) or replace (If-Match: "<version>") an issuance policy',
+  'delete-policy': 'Delete an issuance policy (If-Match: "<version>")',
+  'create-enrollment-token': 'Create a one-time enrollment token for a machine outside AWS (shown once)',
 };
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
@@ -26,7 +31,7 @@ function jsonSchema(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): unknown[] {
+function parameters(schema: z.ZodType | undefined, location: 'path' | 'query' | 'header'): unknown[] {
   if (!schema) return [];
   const described = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
   return Object.entries(described.properties ?? {}).map(([name, property]) => ({
@@ -51,10 +56,17 @@ export function buildOpenApiDocument(routes: readonly RouteDescription[], versio
   for (const route of routes) {
     const inputs = routeInputs(route.function);
     const operation: Record<string, unknown> = {
-      operationId: route.function.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()),
-      summary: SUMMARIES[route.function] ?? route.function,
-      security: route.auth === 'iam' ? [{ sigv4: [] }, { bearer: [] }] : [],
-      parameters: [...parameters(inputs.params, 'path'), ...parameters(inputs.query, 'query')],
+      operationId: `${route.function.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())}${route.auth === 'enrollment-token' ? 'WithEnrollmentToken' : ''}`,
+      summary:
+        route.auth === 'enrollment-token'
+          ? 'Issue a certificate paid with a one-time enrollment token (Authorization: Bearer <token>)'
+          : (SUMMARIES[route.function] ?? route.function),
+      security: route.auth === 'iam' ? [{ sigv4: [] }, { bearer: [] }] : route.auth === 'none' ? [] : [{ bearer: [] }],
+      parameters: [
+        ...parameters(inputs.params, 'path'),
+        ...parameters(inputs.query, 'query'),
+        ...parameters(inputs.headers, 'header'),
+      ],
       responses: { '2XX': { description: 'Success' }, '4XX': errorResponse, '5XX': errorResponse },
     };
     if (inputs.body) {
@@ -76,7 +88,11 @@ export function buildOpenApiDocument(routes: readonly RouteDescription[], versio
           name: 'Authorization',
           description: 'AWS SigV4 (service execute-api), checked by the HTTP API IAM authorizer',
         },
-        bearer: { type: 'http', scheme: 'bearer', description: 'Local mode: the admin token' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An enrollment token (POST /v1/enroll), or locally a token printed by `npm start`',
+        },
       },
       schemas: {
         Error: {

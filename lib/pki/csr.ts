@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { ValidationError } from '#lib/domain/errors.ts';
 import type { LeafKeyAlgorithm, SubjectAltName } from '#lib/domain/inventory.ts';
-import { formatIpAddress } from '#lib/domain/name-policy.ts';
+import { formatIpAddress } from '#lib/domain/ip-address.ts';
 import {
   bitString,
   children,
@@ -42,6 +42,10 @@ export interface ParsedCsr {
   readonly publicKey: LeafPublicKey;
   /** subjectAltName entries, then each subject CN that is not already one of them; not yet checked by any policy. */
   readonly requestedNames: readonly SubjectAltName[];
+  /** The subjectAltName extension's entries alone. */
+  readonly subjectAltNames: readonly SubjectAltName[];
+  /** The subject's CNs, as written. */
+  readonly commonNames: readonly string[];
 }
 
 const OID = {
@@ -201,10 +205,11 @@ export function parseCsrDer(der: Uint8Array): ParsedCsr {
     }
     const extensions = attributes === undefined ? [] : readExtensionRequest(attributes);
     const sanNames = readRequestedExtensions(extensions);
-    const commonNames = readCommonNames(subject)
+    const commonNames = readCommonNames(subject);
+    const extraNames = commonNames
       .filter((cn) => !sanNames.some((n) => n.value.toLowerCase() === cn.toLowerCase()))
       .map((value): SubjectAltName => ({ type: 'dns', value }));
-    return { publicKey, requestedNames: [...sanNames, ...commonNames] };
+    return { publicKey, subjectAltNames: sanNames, commonNames, requestedNames: [...sanNames, ...extraNames] };
   } catch (error) {
     if (error instanceof DerError) throw malformed(error.message);
     throw error;

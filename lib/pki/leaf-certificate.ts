@@ -1,7 +1,7 @@
 import { hash, randomFillSync } from 'node:crypto';
-import type { ExtendedKeyUsage } from '#lib/domain/certificate-profile.ts';
 import type { LeafKeyAlgorithm, SubjectAltName } from '#lib/domain/inventory.ts';
-import { parseIpAddress } from '#lib/domain/name-policy.ts';
+import { parseIpAddress } from '#lib/domain/ip-address.ts';
+import type { ExtendedKeyUsage } from '#lib/domain/policy.ts';
 import {
   bitString,
   boolean,
@@ -30,8 +30,10 @@ export interface LeafCertificateFields {
   readonly issuer: Uint8Array;
   readonly notBefore: Date;
   readonly notAfter: Date;
-  /** The subject CN; the subject is empty (and the SAN extension critical) when undefined. */
+  /** The subject CN; with no CN, O or OU the subject is empty (and the SAN extension critical). */
   readonly commonName: string | undefined;
+  readonly organization?: string | undefined;
+  readonly organizationalUnit?: string | undefined;
   /** Canonical DER SubjectPublicKeyInfo of the leaf key. */
   readonly subjectPublicKeyInfo: Uint8Array;
   readonly subjectKeyIdentifier: Uint8Array;
@@ -62,6 +64,8 @@ const EXT = {
 };
 
 const COMMON_NAME = oid('2.5.4.3');
+const ORGANIZATION = oid('2.5.4.10');
+const ORGANIZATIONAL_UNIT = oid('2.5.4.11');
 const VERSION_3 = encode(tlv(contextTag(0, true), smallInteger(2)));
 const CRITICAL = boolean(true);
 /** ub-common-name (RFC 5280 Appendix A): a longer DNS name cannot be the CN. */
@@ -129,20 +133,35 @@ export function chooseCommonName(names: readonly SubjectAltName[]): string | und
   return names.find((n) => n.type === 'dns' && n.value.length <= MAX_COMMON_NAME_LENGTH)?.value;
 }
 
-/** RFC 4514 text of a subject holding only a CN (empty string for the empty subject). */
-export function formatSubject(commonName: string | undefined): string {
-  if (commonName === undefined) return '';
-  const escaped = commonName
-    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
-    .replace(/^[ #]/, (c) => `\\${c}`)
-    .replace(/ $/, '\\ ');
-  return `CN=${escaped}`;
+/** The subject attributes of a leaf, most significant first as DER orders them: O, OU, CN. */
+type SubjectFields = Pick<LeafCertificateFields, 'commonName' | 'organization' | 'organizationalUnit'>;
+
+function subjectAttributes(fields: SubjectFields): Array<readonly [string, Buffer, string]> {
+  const out: Array<readonly [string, Buffer, string]> = [];
+  if (fields.organization !== undefined) out.push(['O', ORGANIZATION, fields.organization]);
+  if (fields.organizationalUnit !== undefined) out.push(['OU', ORGANIZATIONAL_UNIT, fields.organizationalUnit]);
+  if (fields.commonName !== undefined) out.push(['CN', COMMON_NAME, fields.commonName]);
+  return out;
+}
+
+/** RFC 4514 text of a leaf subject, least significant first (`CN=…,OU=…,O=…`); empty for the empty subject. */
+export function formatSubject(fields: SubjectFields): string {
+  return subjectAttributes(fields)
+    .reverse()
+    .map(([short, , value]) => {
+      const escaped = value
+        .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+        .replace(/^[ #]/, (c) => `\\${c}`)
+        .replace(/ $/, '\\ ');
+      return `${short}=${escaped}`;
+    })
+    .join(',');
 }
 
 /** DER TBSCertificate of a leaf: v3, extensions basicConstraints, keyUsage, extKeyUsage, SKI, AKI, subjectAltName. */
 export function encodeLeafTbsCertificate(fields: LeafCertificateFields): Buffer {
-  const subject =
-    fields.commonName === undefined ? sequence() : sequence(set(sequence(COMMON_NAME, utf8String(fields.commonName))));
+  const attributes = subjectAttributes(fields);
+  const subject = sequence(...attributes.map(([, type, value]) => set(sequence(type, utf8String(value)))));
   const keyUsage = namedBits(fields.keyUsage.map((u) => KEY_USAGE_BITS[u]));
   const extensions = [
     BASIC_CONSTRAINTS_LEAF,
@@ -151,11 +170,7 @@ export function encodeLeafTbsCertificate(fields: LeafCertificateFields): Buffer 
     extension(EXT.subjectKeyIdentifier, false, octetString(fields.subjectKeyIdentifier)),
     extension(EXT.authorityKeyIdentifier, false, sequence(tlv(contextTag(0, false), fields.authorityKeyIdentifier))),
     // RFC 5280 §4.2.1.6: with an empty subject, subjectAltName must be critical.
-    extension(
-      EXT.subjectAltName,
-      fields.commonName === undefined,
-      sequence(...fields.subjectAltNames.map(generalName)),
-    ),
+    extension(EXT.subjectAltName, attributes.length === 0, sequence(...fields.subjectAltNames.map(generalName))),
   ];
   return encode(
     sequence(

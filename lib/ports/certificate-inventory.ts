@@ -6,6 +6,7 @@ import type {
   IdentityType,
 } from '#lib/domain/inventory.ts';
 import type { RevocationReason } from '#lib/domain/revocation-reason.ts';
+import type { TokenSpend } from './enrollment-token-store.ts';
 
 export interface IdentityFilter {
   readonly type?: IdentityType | undefined;
@@ -33,11 +34,16 @@ export interface CertificateInventory {
   /**
    * Writes the certificate, its identity and the audit entry atomically. Throws `ConflictError` with code
    * `SERIAL_NUMBER_EXISTS` if the serial is already used (nothing is written then).
+   *
+   * With `spendToken`, the same transaction marks that enrollment token spent, on condition that it exists, is unspent
+   * and has not expired at `spendToken.at`; otherwise nothing is written and `AuthenticationError` `TOKEN_SPENT` or
+   * `TOKEN_EXPIRED` (401) is thrown. So a token pays for exactly one certificate, even under concurrent use.
    */
   recordIssuance(write: {
     certificate: CertificateRecord;
     identity: IdentityRecord;
     audit: AuditRecord;
+    spendToken?: TokenSpend | undefined;
   }): Promise<void>;
   getCertificate(serialNumber: string): Promise<CertificateRecord | undefined>;
   getIdentity(identityId: string): Promise<IdentityRecord | undefined>;

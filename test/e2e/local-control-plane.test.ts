@@ -111,7 +111,9 @@ describe('local control plane (npm start)', () => {
 
   it.each(keyTypes)('issues a certificate for a %s CSR that openssl and certtool verify', async (name, key) => {
     const csr = await makeCsr(name, key);
-    const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'server', validity: '24h' } });
+    const res = await api('POST', '/v1/certificates', {
+      body: { csr, policy: 'local-dev', validity: '24h', extendedKeyUsages: ['serverAuth'] },
+    });
     expect(res.status, res.text).toBe(201);
     expect(res.json.serialNumber).toMatch(/^[0-9a-f]{16,40}$/);
     expect(res.json.chain).toHaveLength(2);
@@ -144,14 +146,16 @@ describe('local control plane (npm start)', () => {
     expect(identity.status).toBe(200);
     expect(identity.json).toMatchObject({
       status: 'active',
-      owner: 'local-admin',
+      owner: 'platform-team',
+      policy: 'local-dev',
+      tags: { owner: 'platform-team', purpose: 'local development' },
       currentSerialNumber: res.json.serialNumber,
     });
   });
 
   it('issues client certificates with clientAuth', async () => {
     const csr = await makeCsr('client1', 'ec-p256');
-    const res = await api('POST', '/v1/certificates', { body: { csr, profile: 'client' } });
+    const res = await api('POST', '/v1/certificates', { body: { csr, extendedKeyUsages: ['clientAuth'] } });
     expect(res.status, res.text).toBe(201);
     const leaf = join(dir, 'client1.pem');
     await writeFile(leaf, res.json.certificate);
@@ -252,15 +256,15 @@ describe('local control plane (npm start)', () => {
       },
       {
         name: 'outside names',
-        status: 400,
+        status: 403,
         code: 'NAME_NOT_ALLOWED',
         send: () => api('POST', '/v1/certificates', { body: { csr: outside } }),
       },
       {
         name: 'too long',
-        status: 400,
+        status: 403,
         code: 'VALIDITY_TOO_LONG',
-        send: () => api('POST', '/v1/certificates', { body: { csr: good, validity: '91d' } }),
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, policy: 'local-dev', validity: '91d' } }),
       },
       {
         name: 'bad validity',
@@ -269,10 +273,10 @@ describe('local control plane (npm start)', () => {
         send: () => api('POST', '/v1/certificates', { body: { csr: good, validity: '-1h' } }),
       },
       {
-        name: 'unknown profile',
+        name: 'unknown policy',
         status: 400,
-        code: 'PROFILE_UNKNOWN',
-        send: () => api('POST', '/v1/certificates', { body: { csr: good, profile: 'ca' } }),
+        code: 'POLICY_UNKNOWN',
+        send: () => api('POST', '/v1/certificates', { body: { csr: good, policy: 'ca' } }),
       },
       {
         name: 'unknown field',

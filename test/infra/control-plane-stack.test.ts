@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { NON_API_FUNCTIONS, ROUTES } from '#functions/routes.ts';
 import { ENV } from '#lib/config/env.ts';
 import { INVENTORY_TABLE } from '#lib/config/inventory-table.ts';
+import type { MimConfigInput } from '#lib/domain/policy.ts';
 import { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
 
 /**
@@ -34,6 +35,18 @@ interface NagReport {
 const CA_ID = 'test-ca';
 const repoRoot = join(import.meta.dirname, '..', '..');
 const THROTTLE = { rateLimit: 20, burstLimit: 40 };
+/** The configuration the stack is synthesized with: one templated policy, one role each. */
+const CONFIG: MimConfigInput = {
+  version: 1,
+  roles: { admin: ['arn:aws:iam::111122223333:role/Admin'], workload: ['arn:aws:iam::111122223333:role/*'] },
+  policies: [
+    {
+      name: 'apps',
+      principals: ['arn:aws:iam::111122223333:role/*'],
+      allow: { dnsNames: ['{roleName}.svc.infra.test'] },
+    },
+  ],
+};
 
 let template: Template;
 let resources: Record<string, Resource>;
@@ -44,7 +57,7 @@ let nagFindings: string[];
 
 beforeAll(() => {
   const app = new App();
-  const stack = new ControlPlaneStack(app, 'Test', { caId: CA_ID, throttle: THROTTLE });
+  const stack = new ControlPlaneStack(app, 'Test', { caId: CA_ID, throttle: THROTTLE, config: CONFIG });
   // With the plugin registered, synth throws if any cdk-nag finding is not acknowledged, and writes a report.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   assemblyDir = app.synth().directory;
@@ -116,6 +129,8 @@ describe('inventory table', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       DeletionProtectionEnabled: true,
       SSESpecification: { SSEEnabled: true },
+      // Idempotency records and enrollment tokens expire through it.
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
@@ -250,6 +265,11 @@ describe('functions', () => {
       'get-identity': { table: 'read', env: [ENV.tableName] },
       'issue-certificate': { table: 'write', env: [ENV.tableName, ENV.issuingKeyId, ENV.caId] },
       'revoke-certificate': { table: 'write', env: [ENV.tableName] },
+      'list-policies': { table: 'read', env: [ENV.tableName] },
+      'get-policy': { table: 'read', env: [ENV.tableName] },
+      'put-policy': { table: 'write', env: [ENV.tableName] },
+      'delete-policy': { table: 'write', env: [ENV.tableName] },
+      'create-enrollment-token': { table: 'write', env: [ENV.tableName] },
       'bootstrap-ca': { table: 'write', env: [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId] },
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
@@ -314,9 +334,12 @@ describe('functions', () => {
 });
 
 describe('HTTP API', () => {
-  it('IAM-authorizes every iam route; health, the CA chain and the $default fallback are public', () => {
+  it('IAM-authorizes every iam route; health, the CA chain, enrollment and the $default fallback are public', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes).toHaveLength(ROUTES.length + 1);
+    // Enrollment with a one-time token is the only issuance route outside the IAM authorizer.
+    expect(routes.find((r) => r.RouteKey === 'POST /v1/enroll')?.AuthorizationType).toBe('NONE');
+    expect(routes.find((r) => r.RouteKey === 'POST /v1/certificates')?.AuthorizationType).toBe('AWS_IAM');
     for (const route of ROUTES) {
       const found = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`);
       expect(found?.AuthorizationType, route.path).toBe(route.auth === 'iam' ? 'AWS_IAM' : 'NONE');
@@ -382,10 +405,31 @@ describe('CA bootstrap', () => {
   });
 
   it('rejects CA settings the bootstrap would refuse, at synth time', () => {
-    expect(() => new ControlPlaneStack(new App(), 'Bad', { caId: 'Not Valid' })).toThrow(/caId/);
-    expect(() => new ControlPlaneStack(new App(), 'Bad', { rootValidityDays: 365, issuingValidityDays: 366 })).toThrow(
-      /issuingValidityDays/,
+    expect(() => new ControlPlaneStack(new App(), 'Bad', { caId: 'Not Valid', config: CONFIG })).toThrow(/caId/);
+    expect(
+      () =>
+        new ControlPlaneStack(new App(), 'Bad', { rootValidityDays: 365, issuingValidityDays: 366, config: CONFIG }),
+    ).toThrow(/issuingValidityDays/);
+  });
+
+  it('rejects an invalid configuration at synth time, naming the field', () => {
+    const bad = { ...CONFIG, policies: [{ name: 'apps', principals: ['*'], allow: { dnsNames: ['{team}.x.test'] } }] };
+    expect(() => new ControlPlaneStack(new App(), 'Bad', { config: bad })).toThrow(
+      /policies\[0\]\.principals\[0\]: must be an IAM role[\s\S]*policies\[0\]\.allow\.dnsNames\[0\]: unknown template variable \{team\}/,
     );
+  });
+
+  it('writes the validated configuration into every function bundle, and reseeds when it changes', () => {
+    // esbuild may re-quote the string literal, so look for the document's content rather than its exact spelling.
+    const marker = '{roleName}.svc.infra.test';
+    for (const [name, fn] of handlerFunctions()) {
+      const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+      const code = readFileSync(join(assemblyDir, `asset.${hash}`, 'index.mjs'), 'utf8');
+      // route-not-found authenticates no one and reads nothing, so esbuild leaves the unused document out.
+      expect(code.includes(marker), name).toBe(name !== 'route-not-found');
+    }
+    const bootstrap = ofType('Custom::CaBootstrap')[0]?.[1];
+    expect(bootstrap?.Properties.ConfigHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

@@ -5,8 +5,24 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
+import { parseMimConfig } from '#lib/domain/policy.ts';
 import type { HttpApiHandler } from '#lib/http/http-types.ts';
-import { BUNDLE } from '../../infra/constructs/control-plane-function.ts';
+import { BUNDLE, configDefine } from '../../infra/constructs/control-plane-function.ts';
+
+/** The configuration the bundles are built with, as `cdk synth` would write it into them. */
+const CONFIG = parseMimConfig({
+  version: 1,
+  roles: { workload: ['arn:aws:iam::123456789012:role/*'] },
+  policies: [
+    {
+      name: 'bundle-apps',
+      principals: ['arn:aws:iam::123456789012:role/*'],
+      allow: { dnsNames: ['{roleName}.svc.local.test'], dnsSuffixes: ['local.test'] },
+    },
+  ],
+});
+
 import { freshTable } from '../support/dynamodb.ts';
 import { type FakeKms, startFakeKms } from '../support/fake-kms-server.ts';
 import { httpEvent, lambdaContext } from '../support/http-events.ts';
@@ -21,6 +37,7 @@ import { opensslCsr, run, tempDir } from '../support/pki-fixtures.ts';
 let dir: string;
 let kms: FakeKms;
 let inventory: DynamoDbInventory;
+let table: Awaited<ReturnType<typeof freshTable>>;
 let issuingKeyId: string;
 const saved = { ...process.env };
 
@@ -34,6 +51,7 @@ async function bundle(name: string): Promise<Record<string, unknown>> {
     target: BUNDLE.target,
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
+    define: configDefine(CONFIG),
     outfile,
     logLevel: 'silent',
   });
@@ -45,7 +63,7 @@ beforeAll(async () => {
   kms = await startFakeKms();
   const rootKeyId = await kms.createKey('ECC_NIST_P256');
   issuingKeyId = await kms.createKey('ECC_NIST_P256');
-  const table = await freshTable();
+  table = await freshTable();
   inventory = new DynamoDbInventory(table.doc, table.tableName);
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -93,12 +111,16 @@ describe('deployed bundles', () => {
     });
     expect(updated.Data?.Created).toBe('false');
     expect(await inventory.getChain('default')).toEqual(chain);
+    // The bootstrap seeded the bundled configuration's policies.
+    expect(
+      (await new DynamoDbPolicyStore(table.doc, table.tableName).listPolicies()).map((p) => p.document.name),
+    ).toEqual(['bundle-apps']);
 
     const issue = (await bundle('issue-certificate')).handler as HttpApiHandler;
     const work = await tempDir();
     const { csrPem } = await opensslCsr(work.path, 'ec-p256', {
-      subject: '/CN=bundle.local.test',
-      addext: ['subjectAltName=DNS:bundle.local.test'],
+      subject: '/CN=app.svc.local.test',
+      addext: ['subjectAltName=DNS:app.svc.local.test'],
     });
     const signsBefore = kms.requests.filter((r) => r.target === 'Sign').length;
     const res = await issue(
@@ -107,7 +129,11 @@ describe('deployed bundles', () => {
         path: '/v1/certificates',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ csr: csrPem }),
-        iam: { accountId: '123456789012', userArn: 'arn:aws:iam::123456789012:role/app', userId: 'AROAEXAMPLE' },
+        iam: {
+          accountId: '123456789012',
+          userArn: 'arn:aws:sts::123456789012:assumed-role/app/session-1',
+          userId: 'AROAEXAMPLE:session-1',
+        },
       }),
       lambdaContext,
     );
@@ -127,7 +153,9 @@ describe('deployed bundles', () => {
       work.path,
     );
     expect(out).toContain('leaf.pem: OK');
-    expect((await inventory.getCertificate(issued.serialNumber))?.issuedBy).toBe('arn:aws:iam::123456789012:role/app');
+    const record = await inventory.getCertificate(issued.serialNumber);
+    expect(record?.issuedBy).toBe('arn:aws:sts::123456789012:assumed-role/app/session-1');
+    expect(record?.policy).toBe('bundle-apps');
 
     const getChain = (await bundle('get-ca-chain')).handler as HttpApiHandler;
     const pem = await getChain(httpEvent({ method: 'GET', path: '/v1/ca' }), lambdaContext);

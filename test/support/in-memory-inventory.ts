@@ -1,18 +1,44 @@
-import { ConflictError, ValidationError } from '#lib/domain/errors.ts';
+import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+import type { EnrollmentTokenRecord, EnrollmentTokenStore, TokenSpend } from '#lib/ports/enrollment-token-store.ts';
 
-/** An in-memory inventory for use-case tests: same contract as the DynamoDB adapter, no I/O. */
-export class InMemoryInventory implements CertificateInventory, CaChainStore {
+/** An in-memory inventory (and enrollment token store) for use-case tests: same contracts as the DynamoDB adapters. */
+export class InMemoryInventory implements CertificateInventory, CaChainStore, EnrollmentTokenStore {
   readonly certificates = new Map<string, CertificateRecord>();
   readonly identities = new Map<string, IdentityRecord>();
   readonly audit: AuditRecord[] = [];
   readonly chains = new Map<string, string[]>();
+  readonly tokens = new Map<string, EnrollmentTokenRecord>();
 
-  async recordIssuance(write: { certificate: CertificateRecord; identity: IdentityRecord; audit: AuditRecord }) {
+  async createToken(token: EnrollmentTokenRecord, audit: AuditRecord) {
+    this.tokens.set(token.tokenHash, token);
+    this.audit.push(audit);
+  }
+
+  async getToken(tokenHash: string) {
+    return this.tokens.get(tokenHash);
+  }
+
+  async recordIssuance(write: {
+    certificate: CertificateRecord;
+    identity: IdentityRecord;
+    audit: AuditRecord;
+    spendToken?: TokenSpend | undefined;
+  }) {
     if (this.certificates.has(write.certificate.serialNumber) || this.identities.has(write.identity.identityId)) {
       throw new ConflictError('SERIAL_NUMBER_EXISTS', 'serial number already used');
+    }
+    if (write.spendToken) {
+      const token = this.tokens.get(write.spendToken.tokenHash);
+      if (!token || token.spentAt !== undefined) throw new AuthenticationError('TOKEN_SPENT', 'spent');
+      if (token.expiresAt <= write.spendToken.at) throw new AuthenticationError('TOKEN_EXPIRED', 'expired');
+      this.tokens.set(token.tokenHash, {
+        ...token,
+        spentAt: write.spendToken.at,
+        spentBySerial: write.certificate.serialNumber,
+      });
     }
     this.certificates.set(write.certificate.serialNumber, write.certificate);
     this.identities.set(write.identity.identityId, write.identity);

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SoftwareSigner } from '#lib/adapters/software-signer.ts';
-import { DEFAULT_PROFILES } from '#lib/domain/certificate-profile.ts';
 import type { SubjectAltName } from '#lib/domain/inventory.ts';
-import { DEFAULT_LOCAL_NAME_POLICY, parseIpAddress } from '#lib/domain/name-policy.ts';
+import { parseIpAddress } from '#lib/domain/ip-address.ts';
+import { policyDocumentSchema } from '#lib/domain/policy.ts';
+import { PolicySet } from '#lib/domain/policy-engine.ts';
+import type { Principal } from '#lib/domain/principal.ts';
 import { createIntermediateCaCertificate, createRootCaCertificate } from '#lib/pki/ca-certificates.ts';
 import {
   bitString,
@@ -219,9 +221,31 @@ export async function createTestCa(
   return { root, issuing, rootPem, intermediatePem, issuer };
 }
 
-/** The issuance context of the default local configuration. */
+/** The requester the unit tests issue as. */
+export const TEST_PRINCIPAL: Principal = { kind: 'local-token', id: 'local:tester' };
+
+const localNames = { dnsNames: ['localhost'], dnsSuffixes: ['local.test'], uris: ['spiffe://local.test/*'] };
+
+/**
+ * Two policies for `local:*` over `localhost`, `*.local.test` and `spiffe://local.test/…`: `server` (serverAuth, the
+ * first, hence the default) and `client` (clientAuth); 24 h by default, 90 days at most.
+ */
+export const TEST_POLICIES = new PolicySet(
+  [
+    { name: 'server', principals: ['local:*'], allow: localNames, validity: { default: '24h', max: '90d' } },
+    {
+      name: 'client',
+      principals: ['local:*'],
+      allow: localNames,
+      validity: { default: '24h', max: '90d' },
+      extendedKeyUsages: ['clientAuth'],
+    },
+  ].map((p) => policyDocumentSchema.parse(p)),
+);
+
+/** The issuance context of {@link TEST_POLICIES}, deciding for {@link TEST_PRINCIPAL}. */
 export function defaultContext(issuer: IssuerContext, now = new Date()): IssuanceContext {
-  return { issuer, profiles: DEFAULT_PROFILES, namePolicy: DEFAULT_LOCAL_NAME_POLICY, now };
+  return { issuer, decide: (ask) => TEST_POLICIES.decide(TEST_PRINCIPAL, ask), now };
 }
 
 /** `certtool` (gnutls-bin) when installed; tests that need it fail loudly rather than skip. */

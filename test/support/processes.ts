@@ -78,13 +78,24 @@ export async function startProcess(
 
 /**
  * `npm start` as a user runs it, on a free port with its data in `dataDir`; resolves once it listens. The admin
- * token is generated into `<dataDir>/admin-token`.
+ * token is generated into `<dataDir>/admin-token`. `options.env` adds to (or overrides) the environment, e.g.
+ * `MIM_CONFIG`; the process's output (stdout and stderr) stays readable through `plane.output()`.
  */
-export async function startLocalPlane(dataDir: string): Promise<{ plane: StartedProcess; base: string }> {
+export async function startLocalPlane(
+  dataDir: string,
+  options: { env?: Readonly<Record<string, string>> } = {},
+): Promise<{ plane: StartedProcess; base: string }> {
   const port = await freePort();
   const plane = await startProcess('npm', ['start', '--silent'], {
     cwd: process.cwd(),
-    env: { ...process.env, PORT: String(port), MIM_DATA_DIR: dataDir, MIM_ADMIN_TOKEN: '', MIM_QUIET: '1' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      MIM_DATA_DIR: dataDir,
+      MIM_ADMIN_TOKEN: '',
+      MIM_QUIET: '1',
+      ...options.env,
+    },
     readyText: 'listening on',
     timeoutMs: 90_000,
   });

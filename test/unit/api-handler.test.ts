@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { makeRouteNotFoundHandler } from '#functions/route-not-found/handler.ts';
+import { AccessControl } from '#lib/domain/access.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
 import { makeApiHandler } from '#lib/http/api-handler.ts';
 import { bearerTokenAuthenticator, firstOf, iamAuthenticator } from '#lib/http/authenticator.ts';
@@ -10,13 +11,20 @@ import { httpEvent, lambdaContext } from '../support/http-events.ts';
 const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 const authenticator = firstOf(
   iamAuthenticator,
-  bearerTokenAuthenticator([{ token: 'secret-token-123', principalId: 'admin' }]),
+  bearerTokenAuthenticator([{ token: 'secret-token-123', name: 'admin' }]),
 );
 const json = { 'content-type': 'application/json', authorization: 'Bearer secret-token-123' };
+const access = new AccessControl({
+  admin: ['local:admin'],
+  operator: [],
+  auditor: ['local:auditor'],
+  workload: ['arn:aws:iam::123456789012:role/*'],
+});
 
+// The pipeline looks routes up by name in ROUTE_PERMISSIONS: these test routes borrow real routes' names.
 const echo = makeApiHandler(
-  { name: 'echo', auth: 'required', body: z.strictObject({ name: z.string() }) },
-  { logger, authenticator },
+  { name: 'issue-certificate', auth: 'required', body: z.strictObject({ name: z.string() }) },
+  { logger, authenticator, access },
   async ({ body, principal }) => ({ status: 201, body: { hello: body.name, principal: principal.id } }),
 );
 
@@ -28,7 +36,7 @@ describe('makeApiHandler', () => {
   it('runs the route with a validated body and the principal', async () => {
     const res = await echo(httpEvent({ method: 'POST', headers: json, body: '{"name":"x"}' }), lambdaContext);
     expect(res.statusCode).toBe(201);
-    expect(parse(res)).toEqual({ hello: 'x', principal: 'admin' });
+    expect(parse(res)).toEqual({ hello: 'x', principal: 'local:admin' });
   });
 
   it('turns the IAM authorizer context into the principal', async () => {
@@ -91,10 +99,10 @@ describe('makeApiHandler', () => {
   });
 
   it('maps domain errors to their status and 5xx to a generic message', async () => {
-    const conflict = makeApiHandler({ name: 'c', auth: 'none' }, { logger, authenticator }, async () => {
+    const conflict = makeApiHandler({ name: 'health', auth: 'none' }, { logger, authenticator }, async () => {
       throw new ConflictError('SOMETHING_TAKEN', 'That is taken.');
     });
-    const crash = makeApiHandler({ name: 'x', auth: 'none' }, { logger, authenticator }, async () => {
+    const crash = makeApiHandler({ name: 'health', auth: 'none' }, { logger, authenticator }, async () => {
       throw new Error('database password is hunter2');
     });
     const c = await conflict(httpEvent({}), lambdaContext);
@@ -138,8 +146,8 @@ describe('logging', () => {
   it('writes one access line per request with status and error code, and no request content', async () => {
     const { lines, logger: recording } = recordingLogger();
     const handler = makeApiHandler(
-      { name: 'echo', auth: 'required', body: z.strictObject({ name: z.string() }) },
-      { logger: recording, authenticator },
+      { name: 'issue-certificate', auth: 'required', body: z.strictObject({ name: z.string() }) },
+      { logger: recording, authenticator, access },
       async () => ({ status: 200, body: {} }),
     );
     await handler(
@@ -151,13 +159,13 @@ describe('logging', () => {
       ['info', 401, 'UNAUTHENTICATED'],
       ['info', 200, undefined],
     ]);
-    expect(lines[1]?.data.principal).toBe('admin');
+    expect(lines[1]?.data.principal).toBe('local:admin');
     expect(JSON.stringify(lines)).not.toContain('secret-csr');
   });
 
   it('logs a 5xx by error name and code, without a stack', async () => {
     const { lines, logger: recording } = recordingLogger();
-    const crash = makeApiHandler({ name: 'x', auth: 'none' }, { logger: recording, authenticator }, async () => {
+    const crash = makeApiHandler({ name: 'health', auth: 'none' }, { logger: recording, authenticator }, async () => {
       throw new TypeError('boom');
     });
     await crash(httpEvent({}), lambdaContext);
@@ -165,5 +173,36 @@ describe('logging', () => {
     expect(error?.data).toMatchObject({ code: 'INTERNAL_ERROR', errorName: 'TypeError' });
     expect(JSON.stringify(lines)).not.toMatch(/\bat .+:\d+:\d+/);
     expect(lines.find((l) => l.level === 'info')?.data.status).toBe(500);
+  });
+});
+
+describe('authorization in the pipeline', () => {
+  const handler = makeApiHandler(
+    { name: 'issue-certificate', auth: 'required', body: z.strictObject({ name: z.string() }) },
+    { logger, authenticator: bearerTokenAuthenticator([{ token: 'auditor-token-1234', name: 'auditor' }]), access },
+    async () => ({ status: 201, body: {} }),
+  );
+
+  it('refuses a role without the permission with 403 before reading the body', async () => {
+    const res = await handler(
+      httpEvent({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer auditor-token-1234' },
+        body: '{not json',
+      }),
+      lambdaContext,
+    );
+    expect(res.statusCode).toBe(403);
+    expect(parse(res).error.code).toBe('FORBIDDEN');
+    expect(parse(res).error.message).toContain('needs the role admin or workload');
+  });
+
+  it('fails at construction for a route missing from ROUTE_PERMISSIONS', () => {
+    expect(() =>
+      makeApiHandler({ name: 'no-such-route', auth: 'none' }, { logger, authenticator }, async () => ({
+        status: 200,
+        body: {},
+      })),
+    ).toThrow(/ROUTE_PERMISSIONS/);
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftwareSigner } from '#lib/adapters/software-signer.ts';
-import { ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
+import { AuthorizationError, ControlPlaneError } from '#lib/domain/errors.ts';
 import { decodeDer, readBitString, readSequence } from '#lib/pki/der.ts';
 import { type IssuanceRequest, type IssuedCertificate, issueLeafCertificate } from '#lib/pki/issuance-core.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
@@ -106,7 +106,8 @@ describe.each(['EC_P256', 'EC_P384', 'RSA_2048'] as const)('issuance with a %s C
       const issued = await issue(ca, { csr: csrPem }, now);
 
       // What the core reports.
-      expect(issued.profile).toBe('server');
+      expect(issued.policy).toBe('server');
+      expect(issued.renewAfter.getTime()).toBe(notAfter.getTime() - 86_400_000 / 3);
       expect(issued.subject).toBe('CN=api.local.test');
       expect(issued.subjectAltNames).toEqual([
         { type: 'dns', value: 'api.local.test' },
@@ -186,10 +187,10 @@ describe.each(['EC_P256', 'EC_P384', 'RSA_2048'] as const)('issuance with a %s C
     },
   );
 
-  it('issues a client certificate (clientAuth) for the client profile', async () => {
+  it('issues a client certificate (clientAuth) under the client policy', async () => {
     const { csrPem } = await opensslCsr(dir.path, 'ec-p256', { addext: ['subjectAltName=DNS:worker.local.test'] });
-    const issued = await issue(ca, { csr: csrPem, profile: 'client', validity: '90m' });
-    expect(issued.profile).toBe('client');
+    const issued = await issue(ca, { csr: csrPem, policy: 'client', validity: '90m' });
+    expect(issued.policy).toBe('client');
     expect(issued.notAfter.getTime() - issued.notBefore.getTime()).toBe(90 * 60_000);
     const eku = new X509Certificate(issued.der).getExtension(ExtendedKeyUsageExtension);
     expect(eku?.usages).toEqual([ExtendedKeyUsage.clientAuth]);
@@ -230,7 +231,7 @@ describe('issuance details', () => {
     const long = `${'a'.repeat(60)}.local.test`;
     const { csrPem } = await opensslCsr(dir.path, 'ec-p256', {
       subject: '/CN=short.local.test',
-      addext: [`subjectAltName=URI:spiffe://local.test/x,DNS:${long}`],
+      addext: [`subjectAltName=URI:spiffe://local.test/x,DNS:${long},DNS:short.local.test`],
     });
     const issued = await issue(ca, { csr: csrPem });
     expect(issued.subject).toBe('CN=short.local.test');
@@ -308,22 +309,31 @@ describe('issuance details', () => {
       throw new Error('expected a refusal');
     }
 
-    it('names outside the policy (NAME_NOT_ALLOWED, with the name)', async () => {
-      for (const san of ['DNS:example.com', 'IP:127.0.0.1', 'DNS:*.local.test', 'URI:spiffe://other.test/a']) {
+    it('names outside the policy (403 NAME_NOT_ALLOWED or WILDCARD_NOT_ALLOWED, with the name)', async () => {
+      for (const [san, code] of [
+        ['DNS:example.com', 'NAME_NOT_ALLOWED'],
+        ['IP:127.0.0.1', 'NAME_NOT_ALLOWED'],
+        ['DNS:*.local.test', 'WILDCARD_NOT_ALLOWED'],
+        ['URI:spiffe://other.test/a', 'NAME_NOT_ALLOWED'],
+      ] as const) {
         const csr = await opensslCsr(dir.path, 'ec-p256', { addext: [`subjectAltName=DNS:ok.local.test,${san}`] });
-        const error = await refusal({ csr: csr.csrPem });
-        expect(error).toBeInstanceOf(ValidationError);
-        expect(error.code).toBe('NAME_NOT_ALLOWED');
-        expect(error.details).toEqual({ name: san.slice(san.indexOf(':') + 1) });
+        const error = await refusal({ csr: csr.csrPem, policy: 'server' });
+        expect(error).toBeInstanceOf(AuthorizationError);
+        expect(error.code).toBe(code);
+        expect(error.details).toEqual({ name: san.slice(san.indexOf(':') + 1), policy: 'server' });
+        // Both policies refuse for the same reason: that reason is the answer, with each policy's message.
+        const both = await refusal({ csr: csr.csrPem });
+        expect(both.code).toBe(code);
+        expect(both.details?.reasons).toHaveLength(2);
       }
     });
 
-    it('a CN outside the policy even when the SANs are fine (NAME_NOT_ALLOWED)', async () => {
+    it('a CN that is not one of the SANs (CSR_CN_NOT_IN_SAN)', async () => {
       const csr = await opensslCsr(dir.path, 'ec-p256', {
         subject: '/CN=evil.example',
         addext: ['subjectAltName=DNS:ok.local.test'],
       });
-      expect((await refusal({ csr: csr.csrPem })).code).toBe('NAME_NOT_ALLOWED');
+      expect((await refusal({ csr: csr.csrPem })).code).toBe('CSR_CN_NOT_IN_SAN');
     });
 
     it('a CSR without names (CSR_NO_NAMES)', async () => {
@@ -331,8 +341,8 @@ describe('issuance details', () => {
       expect((await refusal({ csr: csr.csrPem })).code).toBe('CSR_NO_NAMES');
     });
 
-    it('an unknown profile, a malformed or too long validity', async () => {
-      expect((await refusal({ csr: csrPem, profile: 'ca' })).code).toBe('PROFILE_UNKNOWN');
+    it('an unknown policy, a malformed or too long validity', async () => {
+      expect((await refusal({ csr: csrPem, policy: 'ca' })).code).toBe('POLICY_UNKNOWN');
       expect((await refusal({ csr: csrPem, validity: '0h' })).code).toBe('VALIDITY_INVALID');
       expect((await refusal({ csr: csrPem, validity: '-5m' })).code).toBe('VALIDITY_INVALID');
       expect((await refusal({ csr: csrPem, validity: 'forever' })).code).toBe('VALIDITY_INVALID');

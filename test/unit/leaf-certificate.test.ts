@@ -122,9 +122,13 @@ describe('leaf helpers', () => {
     expect(chooseCommonName([{ type: 'uri', value: 'spiffe://local.test/a' }])).toBeUndefined();
   });
 
-  it('formatSubject: RFC 4514 with escaping', () => {
-    expect(formatSubject(undefined)).toBe('');
-    expect(formatSubject('a.local.test')).toBe('CN=a.local.test');
-    expect(formatSubject('#a, b+c ')).toBe('CN=\\#a\\, b\\+c\\ ');
+  it('formatSubject: RFC 4514 with escaping, least significant attribute first', () => {
+    expect(formatSubject({ commonName: undefined })).toBe('');
+    expect(formatSubject({ commonName: 'a.local.test' })).toBe('CN=a.local.test');
+    expect(formatSubject({ commonName: '#a, b+c ' })).toBe('CN=\\#a\\, b\\+c\\ ');
+    expect(
+      formatSubject({ commonName: 'a.local.test', organization: 'Example, Inc.', organizationalUnit: 'pay' }),
+    ).toBe('CN=a.local.test,OU=pay,O=Example\\, Inc.');
+    expect(formatSubject({ commonName: undefined, organization: 'Example' })).toBe('O=Example');
   });
 });

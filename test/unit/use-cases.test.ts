@@ -1,25 +1,28 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBootstrapCaHandler } from '#functions/bootstrap-ca/handler.ts';
 import { SoftwareSigner } from '#lib/adapters/software-signer.ts';
-import { DEFAULT_PROFILES } from '#lib/domain/certificate-profile.ts';
 import { ControlPlaneError } from '#lib/domain/errors.ts';
-import { DEFAULT_LOCAL_NAME_POLICY } from '#lib/domain/name-policy.ts';
+import { policyDocumentSchema } from '#lib/domain/policy.ts';
 import type { Principal } from '#lib/domain/principal.ts';
 import type { RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
+import { createEnrollmentToken } from '#lib/use-cases/create-enrollment-token.ts';
 import { issueCertificate } from '#lib/use-cases/issue-certificate.ts';
+import { policySetLoader, putPolicy, seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { getCertificate, getIdentity } from '#lib/use-cases/read-inventory.ts';
 import { revokeCertificate } from '#lib/use-cases/revoke-certificate.ts';
 import { InMemoryInventory } from '../support/in-memory-inventory.ts';
-import { createTestCa, opensslCsr, type TestCa, tempDir } from '../support/pki-fixtures.ts';
+import { InMemoryPolicyStore } from '../support/in-memory-policy-store.ts';
+import { createTestCa, opensslCsr, TEST_POLICIES, type TestCa, tempDir } from '../support/pki-fixtures.ts';
 
 /** Use cases with in-memory ports and a fixed clock. */
 
 const now = new Date('2026-11-23T12:00:00.000Z');
 const clock: Clock = { now: () => now };
-const alice: Principal = { kind: 'local-token', id: 'alice' };
+const alice: Principal = { kind: 'local-token', id: 'local:alice' };
 let ca: TestCa;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let csrPem: string;
@@ -40,8 +43,8 @@ function deps(inventory: InMemoryInventory) {
     issuer: async () => ca.issuer,
     inventory,
     clock,
-    profiles: DEFAULT_PROFILES,
-    namePolicy: DEFAULT_LOCAL_NAME_POLICY,
+    policies: async () => TEST_POLICIES,
+    tokens: inventory,
   };
 }
 
@@ -67,14 +70,14 @@ describe('issueCertificate', () => {
     expect(cert).toMatchObject({
       identityId: issued.identityId,
       status: 'active',
-      issuedBy: 'alice',
+      issuedBy: 'local:alice',
       issuedAt: now.toISOString(),
       subject: 'CN=api.local.test',
       subjectAltNames: [{ type: 'dns', value: 'api.local.test' }],
       certificatePem: issued.certificate,
     });
     expect(await getIdentity({ inventory }, issued.identityId)).toMatchObject({
-      owner: 'alice',
+      owner: 'local:alice',
       name: 'api.local.test',
       currentSerialNumber: issued.serialNumber,
       expiresAt: issued.notAfter,
@@ -82,7 +85,7 @@ describe('issueCertificate', () => {
     expect(inventory.audit).toEqual([
       expect.objectContaining({
         action: 'CertificateIssued',
-        actor: 'alice',
+        actor: 'local:alice',
         target: `certificate/${issued.serialNumber}`,
       }),
     ]);
@@ -196,6 +199,8 @@ describe('bootstrapCa and its custom resource handler', () => {
       chainStore: store,
       clock,
       logger: new Logger({ logLevel: 'SILENT' }),
+      policyStore: new InMemoryPolicyStore(),
+      config: { policies: [] },
     });
     const props = {
       CaId: 'team-a',
@@ -219,5 +224,141 @@ describe('bootstrapCa and its custom resource handler', () => {
     await expect(
       handler({ RequestType: 'Create', ResourceProperties: { ...props, RootValidityDays: 'ten' } }),
     ).rejects.toThrow();
+  });
+});
+
+describe('policies and enrollment tokens', () => {
+  const policy = (name: string, extra: Record<string, unknown> = {}) =>
+    policyDocumentSchema.parse({ name, principals: ['local:*'], allow: { dnsSuffixes: ['local.test'] }, ...extra });
+  const admin: Principal = { kind: 'local-token', id: 'local:admin' };
+
+  it('seeds the configuration: creates, replaces what differs or was edited through the API, deletes what it made', async () => {
+    const store = new InMemoryPolicyStore();
+    const deps = { policyStore: store, clock };
+    expect(await seedPolicies(deps, { policies: [policy('a'), policy('b')] })).toEqual({
+      created: ['a', 'b'],
+      updated: [],
+      deleted: [],
+      unchanged: [],
+    });
+    expect(await seedPolicies(deps, { policies: [policy('a'), policy('b')] })).toMatchObject({ unchanged: ['a', 'b'] });
+    await putPolicy(deps, admin, {
+      name: 'b',
+      document: policy('b', { validity: { default: '1h', max: '1d' } }),
+      expectedVersion: 1,
+    });
+    await putPolicy(deps, admin, { name: 'api-made', document: policy('api-made'), expectedVersion: 0 });
+    const report = await seedPolicies(deps, { policies: [policy('b')] });
+    expect(report).toEqual({ created: [], updated: ['b'], deleted: ['a'], unchanged: [] });
+    expect((await store.getPolicy('b'))?.document.validity).toEqual({ default: '24h', max: '30d' });
+    expect(await store.getPolicy('api-made')).toBeDefined();
+    expect(store.audit.map((a) => [a.action, a.actor, a.target])).toEqual([
+      ['PolicyCreated', 'config', 'policy/a'],
+      ['PolicyCreated', 'config', 'policy/b'],
+      ['PolicyUpdated', 'local:admin', 'policy/b'],
+      ['PolicyCreated', 'local:admin', 'policy/api-made'],
+      ['PolicyUpdated', 'config', 'policy/b'],
+      ['PolicyDeleted', 'config', 'policy/a'],
+    ]);
+  });
+
+  it('refuses a body that names another policy than the path', async () => {
+    const deps = { policyStore: new InMemoryPolicyStore(), clock };
+    expect(await codeOf(putPolicy(deps, admin, { name: 'x', document: policy('y'), expectedVersion: 0 }))).toBe(
+      'POLICY_NAME_MISMATCH',
+    );
+  });
+
+  it('reuses the compiled policy set for maxAgeMs, then reloads', async () => {
+    const store = new InMemoryPolicyStore();
+    let t = 0;
+    const load = policySetLoader({ policyStore: store, clock: { now: () => new Date(t) }, maxAgeMs: 1000 });
+    await Promise.all([load(), load()]);
+    t = 999;
+    await load();
+    expect(store.listCalls).toBe(1);
+    t = 1000;
+    await load();
+    expect(store.listCalls).toBe(2);
+  });
+
+  it('an enrollment token pays for exactly one certificate of its names, then is spent', async () => {
+    const inventory = new InMemoryInventory();
+    const tokenDeps = {
+      tokens: inventory,
+      policies: async () => TEST_POLICIES,
+      clock,
+      defaultTtl: '1h',
+      maxTtl: '24h',
+    };
+    const created = await createEnrollmentToken(tokenDeps, admin, {
+      policy: 'client',
+      names: [{ type: 'dns', value: 'API.local.test' }],
+    });
+    expect(created.token).toMatch(/^mimet_[A-Za-z0-9_-]{43}$/);
+    expect(created.names).toEqual([{ type: 'dns', value: 'api.local.test' }]);
+    expect(created.expiresAt).toBe('2026-11-23T13:00:00.000Z');
+    const stored = [...inventory.tokens.values()][0];
+    expect(JSON.stringify(stored)).not.toContain(created.token);
+    expect(stored?.tokenHash).toBe(createHash('sha256').update(created.token).digest('hex'));
+
+    const device: Principal = {
+      kind: 'enrollment-token',
+      id: `enrollment:${created.tokenId}`,
+      tokenHash: stored?.tokenHash ?? '',
+    };
+    const issued = await issueCertificate(deps(inventory), device, { csr: csrPem });
+    expect(issued.policy).toBe('client');
+    expect(inventory.tokens.get(device.tokenHash)?.spentBySerial).toBe(issued.serialNumber);
+    expect(await codeOf(issueCertificate(deps(inventory), device, { csr: csrPem }))).toBe('TOKEN_SPENT');
+    expect(inventory.certificates.size).toBe(1);
+  });
+
+  it('refuses expired tokens, names outside the binding, unknown tokens and ttl above the maximum', async () => {
+    const inventory = new InMemoryInventory();
+    const tokenDeps = {
+      tokens: inventory,
+      policies: async () => TEST_POLICIES,
+      clock,
+      defaultTtl: '1h',
+      maxTtl: '24h',
+    };
+    expect(
+      await codeOf(
+        createEnrollmentToken(tokenDeps, admin, {
+          policy: 'client',
+          names: [{ type: 'dns', value: 'a.local.test' }],
+          ttl: '2d',
+        }),
+      ),
+    ).toBe('TTL_TOO_LONG');
+    expect(
+      await codeOf(
+        createEnrollmentToken(tokenDeps, admin, { policy: 'client', names: [{ type: 'dns', value: 'a.example.com' }] }),
+      ),
+    ).toBe('NAME_NOT_ALLOWED');
+    const other = await createEnrollmentToken(tokenDeps, admin, {
+      policy: 'client',
+      names: [{ type: 'dns', value: 'other.local.test' }],
+    });
+    const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+    const holder = (token: string): Principal => ({
+      kind: 'enrollment-token',
+      id: 'enrollment:x',
+      tokenHash: hashOf(token),
+    });
+    expect(await codeOf(issueCertificate(deps(inventory), holder(other.token), { csr: csrPem }))).toBe(
+      'NAME_NOT_ALLOWED',
+    );
+    expect(await codeOf(issueCertificate(deps(inventory), holder('mimet_unknown'), { csr: csrPem }))).toBe(
+      'INVALID_TOKEN',
+    );
+    const later = { ...deps(inventory), clock: { now: () => new Date(now.getTime() + 3_600_000) } };
+    const mine = await createEnrollmentToken(tokenDeps, admin, {
+      policy: 'client',
+      names: [{ type: 'dns', value: 'api.local.test' }],
+    });
+    expect(await codeOf(issueCertificate(later, holder(mine.token), { csr: csrPem }))).toBe('TOKEN_EXPIRED');
+    expect(inventory.certificates.size).toBe(0);
   });
 });

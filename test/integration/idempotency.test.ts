@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand as DocumentScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
+import { ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
+import { createIdempotencyGuard, type IdempotencyGuard, noIdempotency } from '#lib/http/idempotency.ts';
+import { countItems, type FreshTable, freshTable } from '#test/support/dynamodb.ts';
+
+interface Answer {
+  readonly status: number;
+  readonly body: { readonly serialNumber: string; readonly token?: string };
+  readonly headers?: Record<string, string>;
+}
+
+const ISSUE = 'issue-certificate';
+const ALICE = 'arn:aws:iam::123456789012:role/alice';
+const BOB = 'arn:aws:iam::123456789012:role/bob';
+
+/** A `run` that counts its calls and answers a new serial number each time, as issuance would. */
+function issuer() {
+  const run = vi.fn(
+    async (): Promise<Answer> => ({
+      status: 201,
+      body: { serialNumber: randomUUID() },
+      headers: { location: '/certificates/x' },
+    }),
+  );
+  return run;
+}
+
+function scope(overrides: { key?: string | undefined; route?: string; principalId?: string; payload?: unknown } = {}) {
+  return {
+    route: overrides.route ?? ISSUE,
+    principalId: overrides.principalId ?? ALICE,
+    key: 'key' in overrides ? overrides.key : randomUUID(),
+    payload: 'payload' in overrides ? overrides.payload : { csr: 'MIIB', profile: 'server' },
+  };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ControlPlaneError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ControlPlaneError)) throw new Error(`expected a ControlPlaneError, got ${String(error)}`);
+  return error;
+}
+
+/** The items as DynamoDB holds them (attribute-value maps), by the low-level client. */
+async function rawItems(table: FreshTable): Promise<unknown[]> {
+  const out = await table.client.send(new ScanCommand({ TableName: table.tableName, ConsistentRead: true }));
+  return out.Items ?? [];
+}
+
+async function items(table: FreshTable): Promise<Record<string, unknown>[]> {
+  const out = await table.doc.send(new DocumentScanCommand({ TableName: table.tableName, ConsistentRead: true }));
+  return out.Items ?? [];
+}
+
+/** A promise and the function that resolves it: the only way these tests wait. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+describe('createIdempotencyGuard on DynamoDB Local', () => {
+  let table: FreshTable;
+  let guard: IdempotencyGuard;
+  const warn = vi.spyOn(console, 'warn');
+  const log = vi.spyOn(console, 'log');
+
+  beforeEach(async () => {
+    table = await freshTable();
+    guard = createIdempotencyGuard(
+      createDynamoDbIdempotencyStore({ client: table.client, tableName: table.tableName }),
+    );
+    warn.mockClear();
+    log.mockClear();
+  });
+
+  afterEach(() => {
+    // Neither the guard nor Powertools (given the guard's configuration) logs anything on these paths.
+    expect(warn).not.toHaveBeenCalled();
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('without a key runs every time and stores nothing', async () => {
+    const run = issuer();
+    const first = await guard(scope({ key: undefined }), run);
+    const second = await guard(scope({ key: undefined }), run);
+    expect(run).toHaveBeenCalledTimes(2);
+    expect(first.body.serialNumber).not.toBe(second.body.serialNumber);
+    expect(await countItems(table.client, table.tableName)).toBe(0);
+  });
+
+  it('with the same key and payload runs once and replays the stored result', async () => {
+    const run = issuer();
+    const request = scope();
+    const first = await guard(request, run);
+    const replay = await guard({ ...request, payload: { profile: 'server', csr: 'MIIB' } }, run);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(replay).toEqual(first);
+    expect(first).toMatchObject({ status: 201, headers: { location: '/certificates/x' } });
+
+    const stored = await items(table);
+    expect(stored).toHaveLength(1);
+    const [item] = stored;
+    expect(item).toMatchObject({ pk: 'IDEMPOTENCY', status: 'COMPLETED', data: first });
+    // The record expires in about 24 h, in the attribute the table's TTL is set on.
+    const ttl = Number(item?.ttl);
+    expect(ttl).toBeGreaterThan(Date.now() / 1000 + 23 * 3600);
+    expect(ttl).toBeLessThan(Date.now() / 1000 + 25 * 3600);
+    // Only a hash of the key is stored.
+    expect(JSON.stringify(await rawItems(table))).not.toContain(request.key);
+  });
+
+  it('returns the JSON form of the result, the same on the first call as on a replay', async () => {
+    const request = scope();
+    const run = vi.fn(async () => ({ status: 200, body: { serialNumber: 's', note: undefined }, headers: undefined }));
+    const first = await guard(request, run);
+    expect(first).toStrictEqual({ status: 200, body: { serialNumber: 's' } });
+    expect(await guard(request, run)).toStrictEqual(first);
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses the same key with a different payload, without running', async () => {
+    const run = issuer();
+    const request = scope();
+    await guard(request, run);
+    const error = await rejection(guard({ ...request, payload: { csr: 'MIIC', profile: 'server' } }, run));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 409 });
+    expect(error.message).toBe(
+      'This Idempotency-Key was already used with a different request body; use a new key for a new request.',
+    );
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(await countItems(table.client, table.tableName)).toBe(1);
+  });
+
+  it('keeps the same key from another principal or on another route apart', async () => {
+    const run = issuer();
+    const request = scope();
+    const alice = await guard(request, run);
+    const bob = await guard({ ...request, principalId: BOB }, run);
+    const revoke = await guard({ ...request, route: 'revoke-certificate' }, run);
+    expect(run).toHaveBeenCalledTimes(3);
+    expect(new Set([alice, bob, revoke].map((a) => a.body.serialNumber)).size).toBe(3);
+    expect(await countItems(table.client, table.tableName)).toBe(3);
+    expect(await guard({ ...request, principalId: BOB }, run)).toEqual(bob);
+    expect(run).toHaveBeenCalledTimes(3);
+  });
+
+  it('lets an error of run through unchanged, stores nothing, and runs again on retry', async () => {
+    const request = scope();
+    const refused = new ValidationError('CSR_INVALID', 'The CSR is not valid.');
+    const failing = vi.fn(async (): Promise<Answer> => {
+      throw refused;
+    });
+    await expect(guard(request, failing)).rejects.toBe(refused);
+    expect(await countItems(table.client, table.tableName)).toBe(0);
+
+    const crash = new TypeError('boom');
+    await expect(
+      guard(request, async (): Promise<Answer> => {
+        throw crash;
+      }),
+    ).rejects.toBe(crash);
+    expect(await countItems(table.client, table.tableName)).toBe(0);
+
+    const run = issuer();
+    await guard(request, run);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(await countItems(table.client, table.tableName)).toBe(1);
+  });
+
+  it('answers IDEMPOTENCY_REQUEST_IN_PROGRESS while the same key is still running', async () => {
+    const request = scope();
+    const started = gate();
+    const release = gate();
+    const slow = vi.fn(async (): Promise<Answer> => {
+      started.open();
+      await release.promise;
+      return { status: 201, body: { serialNumber: 'slow' } };
+    });
+    const first = guard(request, slow);
+    await started.promise;
+
+    const other = issuer();
+    const error = await rejection(guard(request, other));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS', status: 409 });
+    expect(error.message).toMatch(/retry shortly/);
+    expect(other).not.toHaveBeenCalled();
+
+    release.open();
+    expect((await first).body.serialNumber).toBe('slow');
+    expect((await guard(request, other)).body.serialNumber).toBe('slow');
+    expect(other).not.toHaveBeenCalled();
+    expect(slow).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['256 characters', 'a'.repeat(256)],
+    ['a space', 'a b'],
+    ['non-ASCII', 'ü'],
+    ['a trailing newline', 'abc\n'],
+  ])('refuses a key with %s as IDEMPOTENCY_KEY_INVALID, without running', async (_, key) => {
+    const run = issuer();
+    for (const g of [guard, noIdempotency]) {
+      const error = await rejection(g(scope({ key }), run));
+      expect(error).toMatchObject({ code: 'IDEMPOTENCY_KEY_INVALID', status: 400 });
+      expect(error.message).toContain('1 to 255 characters');
+    }
+    expect(run).not.toHaveBeenCalled();
+    expect(await countItems(table.client, table.tableName)).toBe(0);
+  });
+
+  it('accepts UUIDs and the longest allowed key', async () => {
+    const run = issuer();
+    await guard(scope({ key: randomUUID() }), run);
+    await guard(scope({ key: `${'A'.repeat(250)}._:-9` }), run);
+    expect(run).toHaveBeenCalledTimes(2);
+  });
+
+  it('stores sealFields sealed and returns them in clear, on the first call and on a replay', async () => {
+    const secret = `emt_${randomUUID()}`;
+    const request = { ...scope({ route: 'create-enrollment-token' }), sealFields: ['token', 'absent'] };
+    const run = vi.fn(async () => ({ status: 201, body: { tokenId: 'tok-1', token: secret } }));
+
+    const first = await guard(request, run);
+    const replay = await guard(request, run);
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(first).toEqual({ status: 201, body: { tokenId: 'tok-1', token: secret } });
+    expect(replay).toEqual(first);
+
+    const raw = JSON.stringify(await rawItems(table));
+    expect(raw).not.toContain(secret);
+    expect(raw).not.toContain(secret.slice(4));
+    const stored = await items(table);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.data).toMatchObject({ body: { tokenId: 'tok-1', token: expect.stringMatching(/^[\w-]{40,}$/) } });
+    expect(stored[0]?.data).not.toHaveProperty('body.absent');
+  });
+
+  it('maps a store failure to IDEMPOTENCY_STORE_FAILED without running', async () => {
+    const broken = createIdempotencyGuard(
+      createDynamoDbIdempotencyStore({ client: table.client, tableName: `missing-${randomUUID()}` }),
+    );
+    const run = issuer();
+    const error = await rejection(broken(scope(), run));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_STORE_FAILED', status: 500 });
+    expect(error.cause).toBeInstanceOf(Error);
+    expect(run).not.toHaveBeenCalled();
+  });
+});
+
+describe('noIdempotency', () => {
+  it('validates the key, then runs every time', async () => {
+    const run = issuer();
+    const request = scope();
+    const first = await noIdempotency(request, run);
+    const second = await noIdempotency(request, run);
+    expect(run).toHaveBeenCalledTimes(2);
+    expect(first.body.serialNumber).not.toBe(second.body.serialNumber);
+    await noIdempotency(scope({ key: undefined }), run);
+    expect(run).toHaveBeenCalledTimes(3);
+  });
+});
