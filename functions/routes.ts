@@ -19,6 +19,7 @@ export const ROUTES = [
   { method: 'PUT', path: '/v1/policies/{name}', function: 'put-policy', auth: 'iam' },
   { method: 'DELETE', path: '/v1/policies/{name}', function: 'delete-policy', auth: 'iam' },
   { method: 'POST', path: '/v1/enrollment-tokens', function: 'create-enrollment-token', auth: 'iam' },
+  { method: 'GET', path: '/v1/audit', function: 'list-audit-events', auth: 'iam' },
   // Machines outside AWS present a one-time enrollment token here: the only issuance route without the IAM
   // authorizer, served by the same function as POST /v1/certificates.
   { method: 'POST', path: '/v1/enroll', function: 'issue-certificate', auth: 'enrollment-token' },

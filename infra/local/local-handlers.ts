@@ -8,6 +8,7 @@ import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
 import { makeGetPolicyHandler } from '#functions/get-policy/handler.ts';
 import { makeHealthHandler } from '#functions/health/handler.ts';
 import { makeIssueCertificateHandler } from '#functions/issue-certificate/handler.ts';
+import { makeListAuditEventsHandler } from '#functions/list-audit-events/handler.ts';
 import { makeListIdentitiesHandler } from '#functions/list-identities/handler.ts';
 import { makeListPoliciesHandler } from '#functions/list-policies/handler.ts';
 import { makePutPolicyHandler } from '#functions/put-policy/handler.ts';
@@ -87,6 +88,7 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
     }),
     'list-identities': makeListIdentitiesHandler({ ...http, inventory: deps.inventory }),
     'get-identity': makeGetIdentityHandler({ ...http, inventory: deps.inventory }),
+    'list-audit-events': makeListAuditEventsHandler({ ...http, inventory: deps.inventory }),
     'list-policies': makeListPoliciesHandler(managePolicies),
     'get-policy': makeGetPolicyHandler(managePolicies),
     'put-policy': makePutPolicyHandler(managePolicies),

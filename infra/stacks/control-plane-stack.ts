@@ -74,6 +74,7 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'put-policy': { table: 'readWrite' },
   'delete-policy': { table: 'readWrite' },
   'create-enrollment-token': { table: 'readWrite' },
+  'list-audit-events': { table: 'read' },
 };
 
 /**

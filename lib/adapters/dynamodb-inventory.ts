@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { AuthenticationError, ConflictError, InternalError, ValidationError } from '#lib/domain/errors.ts';
 import {
+  AUDIT_ACTIONS,
   type AuditRecord,
   type CertificateRecord,
   IDENTITY_STATUSES,
@@ -24,6 +25,8 @@ import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
 import {
   auditKey,
+  auditPartition,
+  BASE_TABLE,
   BY_OWNER_INDEX,
   BY_TYPE_INDEX,
   caChainKey,
@@ -98,6 +101,15 @@ const identitySchema = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
 }) satisfies z.ZodType<IdentityRecord>;
+
+const auditSchema = z.object({
+  eventId: z.string().min(1),
+  at: timestamp,
+  action: z.enum(AUDIT_ACTIONS),
+  actor: z.string(),
+  target: z.string(),
+  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+}) satisfies z.ZodType<AuditRecord>;
 
 const caChainSchema = z.object({ chainPem: z.array(z.string().min(1)).min(1) });
 
@@ -427,6 +439,14 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     return this.queryPartitions(partitions, queryId, page, certificateSchema);
   }
 
+  async listAuditEvents(day: string, page: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
+    checkLimit(page.limit);
+    const when = new Date(`${day}T00:00:00.000Z`);
+    if (Number.isNaN(when.getTime())) throw new RangeError(`not a day: ${day}`);
+    const partitions = [{ index: BASE_TABLE, partition: auditPartition(when) }];
+    return this.queryPartitions(partitions, fingerprint(['audit', day]), page, auditSchema);
+  }
+
   async getChain(caId: string): Promise<string[] | undefined> {
     const item = await this.getItem(caChainKey(caId));
     return item === undefined ? undefined : this.parse(caChainSchema, item).chainPem;
@@ -500,7 +520,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     }
     const input: QueryCommandInput = {
       TableName: this.tableName,
-      IndexName: query.index.name,
+      ...(query.index.name === undefined ? {} : { IndexName: query.index.name }),
       KeyConditionExpression: condition,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -545,7 +565,9 @@ function decodeCursor(text: string, queryId: string, partitions: readonly Partit
   const query = partitions[cursor.p];
   if (cursor.f !== queryId || query === undefined) throw invalidCursor();
   if (cursor.k !== undefined) {
-    const expected = [TABLE_KEY.partitionKey, TABLE_KEY.sortKey, query.index.partitionKey, query.index.sortKey];
+    const expected = [
+      ...new Set([TABLE_KEY.partitionKey, TABLE_KEY.sortKey, query.index.partitionKey, query.index.sortKey]),
+    ];
     const names = Object.keys(cursor.k);
     const sameNames = names.length === expected.length && expected.every((name) => names.includes(name));
     if (!sameNames || cursor.k[query.index.partitionKey] !== query.partition) throw invalidCursor();

@@ -42,8 +42,11 @@ export const EXPIRY_INDEX = indexDefinition('expiry');
 export const BY_TYPE_INDEX = indexDefinition('byType');
 export const BY_OWNER_INDEX = indexDefinition('byOwner');
 
-/** Any of the table's key-bearing indexes, as the query helpers take it. */
-export type KeyedIndex = typeof EXPIRY_INDEX | typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX;
+/** The table's own key, queried like an index (no index name). */
+export const BASE_TABLE = { name: undefined, ...TABLE_KEY } as const;
+
+/** The table or any of its key-bearing indexes, as the query helpers take it. */
+export type KeyedIndex = typeof BASE_TABLE | typeof EXPIRY_INDEX | typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX;
 
 function tableKey(pk: string, sk: string): Record<string, string> {
   return { [TABLE_KEY.partitionKey]: pk, [TABLE_KEY.sortKey]: sk };

@@ -11,6 +11,7 @@ export const PERMISSIONS = [
   'policy:read',
   'policy:write',
   'enrollment-token:create',
+  'audit:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -21,7 +22,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
   operator: ['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read'],
-  auditor: ['certificate:read', 'inventory:read', 'policy:read'],
+  auditor: ['certificate:read', 'inventory:read', 'policy:read', 'audit:read'],
   workload: ['certificate:issue'],
 };
 
@@ -44,6 +45,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   'put-policy': 'policy:write',
   'delete-policy': 'policy:write',
   'create-enrollment-token': 'enrollment-token:create',
+  'list-audit-events': 'audit:read',
 };
 
 /** Role assignments from the configuration, compiled once per process. */

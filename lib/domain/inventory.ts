@@ -66,18 +66,21 @@ export interface IdentityRecord {
   readonly updatedAt: string;
 }
 
+export const AUDIT_ACTIONS = [
+  'CertificateIssued',
+  'CertificateRevoked',
+  'CaBootstrapped',
+  'PolicyCreated',
+  'PolicyUpdated',
+  'PolicyDeleted',
+  'EnrollmentTokenCreated',
+] as const;
+
 /** One audited action. `details` never holds secrets: ids, serials, fingerprints, names. */
 export interface AuditRecord {
   readonly eventId: string;
   readonly at: string;
-  readonly action:
-    | 'CertificateIssued'
-    | 'CertificateRevoked'
-    | 'CaBootstrapped'
-    | 'PolicyCreated'
-    | 'PolicyUpdated'
-    | 'PolicyDeleted'
-    | 'EnrollmentTokenCreated';
+  readonly action: (typeof AUDIT_ACTIONS)[number];
   readonly actor: string;
   readonly target: string;
   readonly details: Readonly<Record<string, string | number | boolean>>;

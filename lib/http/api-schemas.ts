@@ -86,6 +86,12 @@ export const listIdentitiesQuery = z.strictObject({
   cursor: z.string().min(1).max(4096).optional(),
 });
 
+export const listAuditEventsQuery = z.strictObject({
+  day: z.iso.date('must be a UTC day, YYYY-MM-DD').describe('the UTC day whose audit entries to list'),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+
 /**
  * What each route's input is, by the function that serves it. The handlers validate with these entries and the API
  * description is generated from them, so the two cannot differ.
@@ -101,6 +107,7 @@ export const ROUTE_INPUTS = {
   'put-policy': { params: policyPathParams, body: putPolicyBody, headers: policyWriteHeaders },
   'delete-policy': { params: policyPathParams, headers: policyWriteHeaders },
   'create-enrollment-token': { body: createEnrollmentTokenBody, headers: idempotencyHeaders },
+  'list-audit-events': { query: listAuditEventsQuery },
 } as const satisfies Readonly<Record<string, RouteInputs>>;
 
 export interface RouteInputs {

@@ -23,6 +23,7 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'put-policy': 'Create (If-None-Match: *) or replace (If-Match: "<version>") an issuance policy',
   'delete-policy': 'Delete an issuance policy (If-Match: "<version>")',
   'create-enrollment-token': 'Create a one-time enrollment token for a machine outside AWS (shown once)',
+  'list-audit-events': "One UTC day's audit entries, oldest first, paginated",
 };
 
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {

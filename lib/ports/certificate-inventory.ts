@@ -58,6 +58,8 @@ export interface CertificateInventory {
    * Active certificates whose notAfter lies in [from, to), read from the sparse expiry index day by day, so the cost
    * grows with the number due and not with the inventory.
    */
+  /** The audit entries of one UTC day (`YYYY-MM-DD`), oldest first, one page at a time. */
+  listAuditEvents(day: string, page: { limit: number; cursor?: string }): Promise<Page<AuditRecord>>;
   listCertificatesExpiring(
     from: Date,
     to: Date,

@@ -1,5 +1,5 @@
 import { NotFoundError } from '#lib/domain/errors.ts';
-import type { CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { CertificateInventory, IdentityFilter, Page } from '#lib/ports/certificate-inventory.ts';
 
 /** A certificate record with its PEM; 404 CERTIFICATE_NOT_FOUND when the serial is unknown. */
@@ -29,4 +29,13 @@ export function listIdentities(
   page: { limit: number; cursor?: string },
 ): Promise<Page<IdentityRecord>> {
   return deps.inventory.listIdentities(filter, page);
+}
+
+/** A page of one UTC day's audit entries, oldest first. */
+export function listAuditEvents(
+  deps: { inventory: CertificateInventory },
+  day: string,
+  page: { limit: number; cursor?: string },
+): Promise<Page<AuditRecord>> {
+  return deps.inventory.listAuditEvents(day, page);
 }

@@ -210,6 +210,24 @@ describe('local control plane (npm start)', () => {
     expect(missing.json.error.code).toBe('CERTIFICATE_NOT_FOUND');
   });
 
+  it("serves the day's audit log to admins and auditors only, oldest first", async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const auditor = (await readFile(join(dataDir, 'tokens', 'auditor'), 'utf8')).trim();
+    const workload = (await readFile(join(dataDir, 'tokens', 'payments-api'), 'utf8')).trim();
+    const res = await api('GET', `/v1/audit?day=${day}&limit=100`, { auth: `Bearer ${auditor}` });
+    expect(res.status, res.text).toBe(200);
+    const actions = res.json.items.map((e: { action: string }) => e.action);
+    expect(actions).toContain('PolicyCreated');
+    expect(actions).toContain('CertificateIssued');
+    const times = res.json.items.map((e: { at: string }) => e.at);
+    expect(times).toEqual([...times].sort());
+    expect(res.text).not.toContain('BEGIN');
+    const refused = await api('GET', `/v1/audit?day=${day}`, { auth: `Bearer ${workload}` });
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.code).toBe('FORBIDDEN');
+    expect((await api('GET', '/v1/audit?day=yesterday')).json.error.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {
     const good = await makeCsr('good', 'ec-p256');
     const weak = await makeCsr('weak', 'rsa1024');

@@ -270,6 +270,7 @@ describe('functions', () => {
       'put-policy': { table: 'write', env: [ENV.tableName] },
       'delete-policy': { table: 'write', env: [ENV.tableName] },
       'create-enrollment-token': { table: 'write', env: [ENV.tableName] },
+      'list-audit-events': { table: 'read', env: [ENV.tableName] },
       'bootstrap-ca': { table: 'write', env: [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId] },
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);

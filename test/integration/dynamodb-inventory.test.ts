@@ -136,6 +136,27 @@ describe('DynamoDbInventory: issuance and revocation', () => {
     });
   });
 
+  it("lists one UTC day's audit entries oldest first, in pages, and only that day's", async () => {
+    const day = '2031-02-03';
+    const writes = [3, 1, 2].map((h) =>
+      issuance({ createdAt: `${day}T0${h}:00:00.000Z`, notAfter: '2031-03-01T00:00:00.000Z' }),
+    );
+    for (const write of writes) await inventory.recordIssuance(write);
+    await inventory.recordIssuance(
+      issuance({ createdAt: '2031-02-04T00:00:00.000Z', notAfter: '2031-03-01T00:00:00.000Z' }),
+    );
+    const first = await inventory.listAuditEvents(day, { limit: 2 });
+    expect(first.items.map((a) => a.at)).toEqual([`${day}T01:00:00.000Z`, `${day}T02:00:00.000Z`]);
+    expect(first.nextCursor).toBeDefined();
+    const second = await inventory.listAuditEvents(day, { limit: 2, cursor: first.nextCursor ?? '' });
+    expect(second.items.map((a) => a.at)).toEqual([`${day}T03:00:00.000Z`]);
+    expect(second.items[0]).toEqual(writes[0]?.audit);
+    expect(second.nextCursor).toBeUndefined();
+    await expect(inventory.listAuditEvents('2031-02-04', { limit: 2, cursor: first.nextCursor ?? '' })).rejects.toThrow(
+      expect.objectContaining({ code: 'INVALID_CURSOR' }),
+    );
+  });
+
   it('refuses a duplicate serial with SERIAL_NUMBER_EXISTS and writes nothing', async () => {
     const first = issuance();
     await inventory.recordIssuance(first);

@@ -45,6 +45,13 @@ export class InMemoryInventory implements CertificateInventory, CaChainStore, En
     this.audit.push(write.audit);
   }
 
+  async listAuditEvents(day: string, page: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
+    const all = this.audit.filter((a) => a.at.startsWith(day)).sort((a, b) => a.at.localeCompare(b.at));
+    const start = page.cursor === undefined ? 0 : Number(page.cursor);
+    const items = all.slice(start, start + page.limit);
+    return start + page.limit < all.length ? { items, nextCursor: String(start + page.limit) } : { items };
+  }
+
   async getCertificate(serialNumber: string) {
     return this.certificates.get(serialNumber);
   }

@@ -98,7 +98,9 @@ describe('ROLE_PERMISSIONS', () => {
     expect(new Set(ROLE_PERMISSIONS.operator)).toEqual(
       new Set(['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read']),
     );
-    expect(new Set(ROLE_PERMISSIONS.auditor)).toEqual(new Set(['certificate:read', 'inventory:read', 'policy:read']));
+    expect(new Set(ROLE_PERMISSIONS.auditor)).toEqual(
+      new Set(['certificate:read', 'inventory:read', 'policy:read', 'audit:read']),
+    );
     expect(new Set(ROLE_PERMISSIONS.workload)).toEqual(new Set(['certificate:issue']));
   });
 
@@ -136,7 +138,7 @@ describe('AccessControl.authorize: role × permission', () => {
   it('admin may do everything, operator reads and revokes, auditor reads, workload issues', () => {
     expectAllowed(local('admin'), PERMISSIONS);
     expectAllowed(local('operator'), ['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read']);
-    expectAllowed(local('auditor'), ['certificate:read', 'inventory:read', 'policy:read']);
+    expectAllowed(local('auditor'), ['certificate:read', 'inventory:read', 'policy:read', 'audit:read']);
     expectAllowed(local('workload'), ['certificate:issue']);
   });
 
@@ -146,6 +148,7 @@ describe('AccessControl.authorize: role × permission', () => {
       'certificate:issue',
       'certificate:read',
       'inventory:read',
+      'audit:read',
       'policy:read',
     ]);
   });
