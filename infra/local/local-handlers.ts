@@ -29,8 +29,11 @@ import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { EnrollmentTokenStore } from '#lib/ports/enrollment-token-store.ts';
 import type { PolicyStore } from '#lib/ports/policy-store.ts';
-import { policySetLoader } from '#lib/use-cases/manage-policies.ts';
+import { invalidatingPolicyStore, policySetLoader } from '#lib/use-cases/manage-policies.ts';
 import type { LocalHandlers } from './local-server.ts';
+
+/** Only this process writes the local table's policies, and it invalidates on each write; this bounds the rest. */
+const LOCAL_POLICY_CACHE_MS = 60_000;
 
 export interface LocalHandlerDeps {
   readonly inventory: CertificateInventory;
@@ -49,8 +52,8 @@ export interface LocalHandlerDeps {
 
 /**
  * The local composition root: the same handler factories the Lambda entry points call, given local adapters
- * (software CA key, DynamoDB Local) and bearer-token authentication beside the IAM authorizer's context. Policies are
- * read from the table on every issuance (no cache), so a change through the API applies at once.
+ * (software CA key, DynamoDB Local) and bearer-token authentication beside the IAM authorizer's context. The compiled
+ * policies are kept until this server changes them through the API, so a change applies at once.
  */
 export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
   const http = {
@@ -63,9 +66,13 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
     policyStore: deps.policyStore,
     clock: deps.clock,
     deny: deps.config.deny,
-    maxAgeMs: 0,
+    maxAgeMs: LOCAL_POLICY_CACHE_MS,
   });
-  const managePolicies = { ...http, policyStore: deps.policyStore, clock: deps.clock };
+  const managePolicies = {
+    ...http,
+    policyStore: invalidatingPolicyStore(deps.policyStore, policies),
+    clock: deps.clock,
+  };
   return {
     health: makeHealthHandler(http),
     'get-openapi': makeGetOpenApiHandler(http),

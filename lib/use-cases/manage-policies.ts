@@ -164,18 +164,25 @@ export async function seedPolicies(deps: ManagePoliciesDeps, config: Pick<MimCon
   return report;
 }
 
+/** Loads the compiled policy set; `invalidate` makes the next call read the store again. */
+export interface PolicySetLoader {
+  (): Promise<PolicySet>;
+  invalidate(): void;
+}
+
 /**
  * The policy set issuance evaluates: the stored policies plus the configuration's deny rules, compiled, and reused
- * for `maxAgeMs` (a policy change reaches a warm function within that time). Concurrent requests share one load.
+ * for `maxAgeMs` (a policy change reaches a warm function within that time) or until `invalidate()`. Concurrent
+ * requests share one load.
  */
 export function policySetLoader(deps: {
   readonly policyStore: PolicyStore;
   readonly clock: Clock;
   readonly deny?: NameRulesDocument | undefined;
   readonly maxAgeMs: number;
-}): () => Promise<PolicySet> {
+}): PolicySetLoader {
   let cached: { at: number; set: Promise<PolicySet> } | undefined;
-  return () => {
+  const load = () => {
     const now = deps.clock.now().getTime();
     if (!cached || now - cached.at >= deps.maxAgeMs) {
       const set = deps.policyStore.listPolicies().then(
@@ -191,5 +198,31 @@ export function policySetLoader(deps: {
       });
     }
     return cached.set;
+  };
+  return Object.assign(load, {
+    invalidate: () => {
+      cached = undefined;
+    },
+  });
+}
+
+/**
+ * The store, with every successful write invalidating the loader: one process that both changes and evaluates
+ * policies (the local server) sees each change at once without reading the store on every request.
+ */
+export function invalidatingPolicyStore(store: PolicyStore, loader: PolicySetLoader): PolicyStore {
+  return {
+    listPolicies: () => store.listPolicies(),
+    getPolicy: (name) => store.getPolicy(name),
+    policyHistory: (name) => store.policyHistory(name),
+    putPolicy: async (write) => {
+      const stored = await store.putPolicy(write);
+      loader.invalidate();
+      return stored;
+    },
+    deletePolicy: async (write) => {
+      await store.deletePolicy(write);
+      loader.invalidate();
+    },
   };
 }

@@ -25,9 +25,15 @@ async function start(): Promise<StartedProcess> {
 async function api(
   method: string,
   path: string,
-  options: { body?: unknown; raw?: string; contentType?: string; auth?: string | null } = {},
+  options: {
+    body?: unknown;
+    raw?: string;
+    contentType?: string;
+    auth?: string | null;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; json: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   if (options.auth !== null) headers.authorization = options.auth ?? `Bearer ${token}`;
   let body: string | undefined;
   if (options.body !== undefined || options.raw !== undefined) {
@@ -208,6 +214,35 @@ describe('local control plane (npm start)', () => {
     const missing = await api('POST', '/v1/certificates/0badc0de/revoke', { body: { reason: 'superseded' } });
     expect(missing.status).toBe(404);
     expect(missing.json.error.code).toBe('CERTIFICATE_NOT_FOUND');
+  });
+
+  it('applies a policy created through the API at once, and stops applying it once deleted', async () => {
+    const workload = `Bearer ${(await readFile(join(dataDir, 'tokens', 'orders-api'), 'utf8')).trim()}`;
+    const { csrPem } = await opensslCsr(dir, 'ec-p256', {
+      addext: ['subjectAltName=DNS:orders.extra.example.internal'],
+    });
+    const issue = () => api('POST', '/v1/certificates', { body: { csr: csrPem }, auth: workload });
+    expect((await issue()).status).toBe(403);
+
+    const document = {
+      name: 'extra',
+      principals: ['local:orders-api'],
+      allow: { dnsSuffixes: ['extra.example.internal'] },
+    };
+    const blind = await api('PUT', '/v1/policies/extra', { body: document });
+    expect(blind.status).toBe(428);
+    const created = await api('PUT', '/v1/policies/extra', { body: document, headers: { 'if-none-match': '*' } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.headers.get('etag')).toBe('"1"');
+    const issued = await issue();
+    expect(issued.status, issued.text).toBe(201);
+    expect(issued.json.policy).toBe('extra');
+
+    const stale = await api('DELETE', '/v1/policies/extra', { headers: { 'if-match': '"7"' } });
+    expect(stale.status).toBe(409);
+    expect(stale.json.error).toMatchObject({ code: 'POLICY_VERSION_MISMATCH', details: { currentVersion: 1 } });
+    expect((await api('DELETE', '/v1/policies/extra', { headers: { 'if-match': '"1"' } })).status).toBe(200);
+    expect((await issue()).status).toBe(403);
   });
 
   it("serves the day's audit log to admins and auditors only, oldest first", async () => {

@@ -11,7 +11,7 @@ import type { Clock } from '#lib/ports/clock.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { createEnrollmentToken } from '#lib/use-cases/create-enrollment-token.ts';
 import { issueCertificate } from '#lib/use-cases/issue-certificate.ts';
-import { policySetLoader, putPolicy, seedPolicies } from '#lib/use-cases/manage-policies.ts';
+import { invalidatingPolicyStore, policySetLoader, putPolicy, seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { getCertificate, getIdentity } from '#lib/use-cases/read-inventory.ts';
 import { revokeCertificate } from '#lib/use-cases/revoke-certificate.ts';
 import { InMemoryInventory } from '../support/in-memory-inventory.ts';
@@ -280,6 +280,24 @@ describe('policies and enrollment tokens', () => {
     t = 1000;
     await load();
     expect(store.listCalls).toBe(2);
+    // A write through the invalidating store makes the next load read the store again, whatever its age.
+    await invalidatingPolicyStore(store, load).putPolicy({
+      document: policy('new'),
+      expectedVersion: 0,
+      source: 'api',
+      at: now.toISOString(),
+      by: 'local:admin',
+      audit: {
+        eventId: 'e',
+        at: now.toISOString(),
+        action: 'PolicyCreated',
+        actor: 'local:admin',
+        target: 'policy/new',
+        details: {},
+      },
+    });
+    expect((await load()).names).toEqual(['new']);
+    expect(store.listCalls).toBe(3);
   });
 
   it('an enrollment token pays for exactly one certificate of its names, then is spent', async () => {
