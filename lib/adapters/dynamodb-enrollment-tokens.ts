@@ -1,10 +1,11 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ConflictError, InternalError } from '#lib/domain/errors.ts';
+import { ConflictError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { EnrollmentTokenRecord, EnrollmentTokenStore } from '#lib/ports/enrollment-token-store.ts';
-import { auditKey, enrollmentTokenKey, TABLE_KEY, TTL_ATTRIBUTE } from './dynamodb-keys.ts';
+import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { auditKey, enrollmentTokenKey, TTL_ATTRIBUTE } from './dynamodb-keys.ts';
 
 /** How long a token item outlives its expiry before DynamoDB's TTL may delete it: long enough to investigate a use. */
 export const TOKEN_RETENTION_SECONDS = 7 * 86_400;
@@ -54,10 +55,6 @@ export class DynamoDbEnrollmentTokens implements EnrollmentTokenStore {
   async createToken(token: EnrollmentTokenRecord, audit: AuditRecord): Promise<void> {
     const expiresAt = new Date(token.expiresAt);
     if (Number.isNaN(expiresAt.getTime())) throw new RangeError(`not a timestamp: ${token.expiresAt}`);
-    const mustBeNew = {
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-    };
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -72,14 +69,14 @@ export class DynamoDbEnrollmentTokens implements EnrollmentTokenStore {
                   [TTL_ATTRIBUTE]: Math.floor(expiresAt.getTime() / 1000) + TOKEN_RETENTION_SECONDS,
                   ...enrollmentTokenKey(token.tokenHash),
                 },
-                ...mustBeNew,
+                ...MUST_BE_NEW,
               },
             },
             {
               Put: {
                 TableName: this.tableName,
                 Item: { ...audit, ...auditKey(audit.at, audit.eventId) },
-                ...mustBeNew,
+                ...MUST_BE_NEW,
               },
             },
           ],
@@ -108,12 +105,6 @@ export class DynamoDbEnrollmentTokens implements EnrollmentTokenStore {
       new GetCommand({ TableName: this.tableName, Key: enrollmentTokenKey(tokenHash), ConsistentRead: true }),
     );
     if (out.Item === undefined) return undefined;
-    const parsed = tokenSchema.safeParse(out.Item);
-    if (parsed.success) return parsed.data;
-    throw new InternalError(
-      'INVENTORY_CORRUPT',
-      'An inventory item could not be read. Report the request id to the operators.',
-      { details: { pk: out.Item[TABLE_KEY.partitionKey], sk: out.Item[TABLE_KEY.sortKey] }, cause: parsed.error },
-    );
+    return parseItem(tokenSchema, out.Item);
   }
 }

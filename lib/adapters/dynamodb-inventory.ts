@@ -9,7 +9,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { AuthenticationError, ConflictError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
 import {
   AUDIT_ACTIONS,
   type AuditRecord,
@@ -23,6 +23,7 @@ import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
+import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
   auditKey,
   auditPartition,
@@ -223,10 +224,6 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     spendToken?: TokenSpend | undefined;
   }): Promise<void> {
     const { certificate, identity, audit, spendToken } = write;
-    const mustBeNew = {
-      ConditionExpression: 'attribute_not_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-    };
     const spendAt = spendToken === undefined ? undefined : canonicalInstant(spendToken.at);
     try {
       await this.doc.send(
@@ -242,21 +239,21 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                     ? expiryAttributes(certificate.notAfter, certificate.serialNumber)
                     : {}),
                 },
-                ...mustBeNew,
+                ...MUST_BE_NEW,
               },
             },
             {
               Put: {
                 TableName: this.tableName,
                 Item: { ...identity, ...identityKey(identity.identityId), ...identityIndexAttributes(identity) },
-                ...mustBeNew,
+                ...MUST_BE_NEW,
               },
             },
             {
               Put: {
                 TableName: this.tableName,
                 Item: { ...audit, ...auditKey(audit.at, audit.eventId) },
-                ...mustBeNew,
+                ...MUST_BE_NEW,
               },
             },
             ...(spendToken === undefined
@@ -303,12 +300,12 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
 
   async getCertificate(serialNumber: string): Promise<CertificateRecord | undefined> {
     const item = await this.getItem(certificateKey(serialNumber));
-    return item === undefined ? undefined : this.parse(certificateSchema, item);
+    return item === undefined ? undefined : parseItem(certificateSchema, item);
   }
 
   async getIdentity(identityId: string): Promise<IdentityRecord | undefined> {
     const item = await this.getItem(identityKey(identityId));
-    return item === undefined ? undefined : this.parse(identitySchema, item);
+    return item === undefined ? undefined : parseItem(identitySchema, item);
   }
 
   /**
@@ -395,8 +392,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
               Put: {
                 TableName: this.tableName,
                 Item: { ...write.audit, ...auditKey(write.audit.at, write.audit.eventId) },
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+                ...MUST_BE_NEW,
               },
             },
           ],
@@ -449,7 +445,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
 
   async getChain(caId: string): Promise<string[] | undefined> {
     const item = await this.getItem(caChainKey(caId));
-    return item === undefined ? undefined : this.parse(caChainSchema, item).chainPem;
+    return item === undefined ? undefined : parseItem(caChainSchema, item).chainPem;
   }
 
   async putChain(caId: string, chainPem: readonly string[]): Promise<void> {
@@ -462,20 +458,6 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
   private async getItem(key: Record<string, string>): Promise<Record<string, unknown> | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return out.Item;
-  }
-
-  private parse<T>(schema: z.ZodType<T>, item: Record<string, unknown>): T {
-    const parsed = schema.safeParse(item);
-    if (parsed.success) return parsed.data;
-    const key = { pk: item[TABLE_KEY.partitionKey], sk: item[TABLE_KEY.sortKey] };
-    throw new InternalError(
-      'INVENTORY_CORRUPT',
-      'An inventory item could not be read. Report the request id to the operators.',
-      {
-        details: key,
-        cause: parsed.error,
-      },
-    );
   }
 
   /**
@@ -496,7 +478,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       const query = partitions[position];
       if (query === undefined) break;
       const out = await this.query(query, page.limit - items.length, startKey);
-      for (const item of out.Items ?? []) items.push(this.parse(schema, item));
+      for (const item of out.Items ?? []) items.push(parseItem(schema, item));
       startKey = out.LastEvaluatedKey === undefined ? undefined : storedKeySchema.parse(out.LastEvaluatedKey);
       if (startKey === undefined) position++;
     }

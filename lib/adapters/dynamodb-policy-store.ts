@@ -7,10 +7,11 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ConflictError, InternalError, NotFoundError, ValidationError } from '#lib/domain/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { policyDocumentSchema } from '#lib/domain/policy.ts';
 import type { PolicyStore, PolicyWrite, StoredPolicy } from '#lib/ports/policy-store.ts';
+import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
   auditKey,
   CURRENT_POLICY_PARTITION,
@@ -114,13 +115,13 @@ export class DynamoDbPolicyStore implements PolicyStore {
       ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey, '#sk': TABLE_KEY.sortKey },
       ExpressionAttributeValues: { ':pk': CURRENT_POLICY_PARTITION, ':prefix': CURRENT_POLICY_SORT_PREFIX },
     });
-    const policies = items.map((item) => this.parse(storedPolicySchema, item));
+    const policies = items.map((item) => parseItem(storedPolicySchema, item));
     return policies.sort((a, b) => compare(a.document.name, b.document.name));
   }
 
   async getPolicy(name: string): Promise<StoredPolicy | undefined> {
     const item = await this.getItem(currentPolicyKey(name));
-    return item === undefined ? undefined : this.parse(storedPolicySchema, item);
+    return item === undefined ? undefined : parseItem(storedPolicySchema, item);
   }
 
   /**
@@ -145,10 +146,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       expected === undefined
         ? {}
         : expected === 0
-          ? {
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-            }
+          ? MUST_BE_NEW
           : {
               ConditionExpression: '#version = :expected',
               ExpressionAttributeNames: { '#version': 'version' },
@@ -229,7 +227,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
       ExpressionAttributeValues: { ':pk': policyHistoryPartition(name) },
     });
-    return items.map((item) => this.parse(policyVersionSchema, item));
+    return items.map((item) => parseItem(policyVersionSchema, item));
   }
 
   /** The highest version in the policy's history (a tombstone's included), 0 for a name never used. */
@@ -246,7 +244,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       }),
     );
     const [latest] = out.Items ?? [];
-    return latest === undefined ? 0 : this.parse(policyVersionSchema, latest).version;
+    return latest === undefined ? 0 : parseItem(policyVersionSchema, latest).version;
   }
 
   /**
@@ -263,7 +261,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
     const [currentCode, historyCode, auditCode] = cancellationCodes(error);
     if (currentCode === 'ConditionalCheckFailed') {
       const item = await this.getItem(currentPolicyKey(name));
-      const currentVersion = item === undefined ? 0 : this.parse(currentVersionSchema, item).version;
+      const currentVersion = item === undefined ? 0 : parseItem(currentVersionSchema, item).version;
       if (currentVersion === 0 && options.absentIsNotFound) return notFound(name, error);
       if (expectedVersion === undefined) return concurrentUpdate(name, error);
       return versionMismatch(name, currentVersion, error);
@@ -284,8 +282,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
       Put: {
         TableName: this.tableName,
         Item: item,
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+        ...MUST_BE_NEW,
       },
     };
   }
@@ -315,17 +312,6 @@ export class DynamoDbPolicyStore implements PolicyStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
     return items;
-  }
-
-  private parse<T>(schema: z.ZodType<T>, item: Record<string, unknown>): T {
-    const parsed = schema.safeParse(item);
-    if (parsed.success) return parsed.data;
-    const key = { pk: item[TABLE_KEY.partitionKey], sk: item[TABLE_KEY.sortKey] };
-    throw new InternalError(
-      'INVENTORY_CORRUPT',
-      'An inventory item could not be read. Report the request id to the operators.',
-      { details: key, cause: parsed.error },
-    );
   }
 }
 
