@@ -8,6 +8,7 @@ import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import type { SubjectAltName } from '#lib/domain/inventory.ts';
 import { encode, sequence, tlv } from '#lib/pki/der.ts';
 import { encodePem } from '#lib/pki/pem.ts';
+import { type ApiResponse, callApi, countIdentities } from '../support/api-client.ts';
 import { countItems } from '../support/dynamodb.ts';
 import { buildCsr, extension, type OpensslKeyType, opensslCsr, run } from '../support/pki-fixtures.ts';
 import { type StartedProcess, startLocalPlane } from '../support/processes.ts';
@@ -48,36 +49,10 @@ interface ApiOptions {
   headers?: Record<string, string>;
 }
 
-interface ApiResponse {
-  status: number;
-  json: any;
-  text: string;
-  headers: Headers;
-}
-
-async function api(method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.auth !== undefined) headers.authorization = options.auth;
-  else if (options.as !== null) headers.authorization = `Bearer ${bearer[options.as ?? 'admin']}`;
-  let body: string | Uint8Array | undefined;
-  if (options.body !== undefined || options.raw !== undefined) {
-    if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
-    body = options.raw ?? JSON.stringify(options.body);
-  }
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body }),
-    signal: AbortSignal.timeout(20_000),
-  });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, text, headers: response.headers };
+function api(method: string, path: string, options: ApiOptions = {}): Promise<ApiResponse> {
+  const { as, auth, ...call } = options;
+  const authorization = auth ?? (as === null ? undefined : `Bearer ${bearer[as ?? 'admin']}`);
+  return callApi(base, method, path, { ...call, authorization });
 }
 
 const issue = (as: Who, body: unknown, headers?: Record<string, string>) =>
@@ -97,18 +72,7 @@ function policyDocument(name: string, overrides: Record<string, unknown> = {}): 
 const putPolicy = (name: string, document: unknown, headers: Record<string, string>, as: Who = 'admin') =>
   api('PUT', `/v1/policies/${name}`, { as, body: document, headers });
 
-async function identityCount(): Promise<number> {
-  let count = 0;
-  let cursor: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const res = await api('GET', `/v1/identities?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    expect(res.status).toBe(200);
-    count += res.json.items.length;
-    cursor = res.json.nextCursor;
-    if (!cursor) break;
-  }
-  return count;
-}
+const identityCount = () => countIdentities((path) => api('GET', path));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

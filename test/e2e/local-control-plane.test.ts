@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiCall, type ApiResponse, callApi, countIdentities } from '../support/api-client.ts';
 import { type OpensslKeyType, opensslCsr } from '../support/pki-fixtures.ts';
 import { execFileAsync, type StartedProcess, startLocalPlane } from '../support/processes.ts';
 
@@ -22,33 +23,16 @@ async function start(): Promise<StartedProcess> {
   return started.plane;
 }
 
-async function api(
+function api(
   method: string,
   path: string,
-  options: {
-    body?: unknown;
-    raw?: string;
-    contentType?: string;
-    auth?: string | null;
-    headers?: Record<string, string>;
-  } = {},
-): Promise<{ status: number; json: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.auth !== null) headers.authorization = options.auth ?? `Bearer ${token}`;
-  let body: string | undefined;
-  if (options.body !== undefined || options.raw !== undefined) {
-    headers['content-type'] = options.contentType ?? 'application/json';
-    body = options.raw ?? JSON.stringify(options.body);
-  }
-  const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json, text, headers: response.headers };
+  options: Omit<ApiCall, 'authorization'> & { auth?: string | null } = {},
+): Promise<ApiResponse> {
+  const { auth, ...call } = options;
+  return callApi(base, method, path, {
+    ...call,
+    authorization: auth === null ? undefined : (auth ?? `Bearer ${token}`),
+  });
 }
 
 async function makeCsr(name: string, key: OpensslKeyType, extra: string[] = []): Promise<string> {
@@ -59,18 +43,7 @@ async function makeCsr(name: string, key: OpensslKeyType, extra: string[] = []):
   return csrPem;
 }
 
-async function identityCount(): Promise<number> {
-  let count = 0;
-  let cursor: string | undefined;
-  for (let page = 0; page < 100; page++) {
-    const res = await api('GET', `/v1/identities?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    expect(res.status).toBe(200);
-    count += res.json.items.length;
-    cursor = res.json.nextCursor;
-    if (!cursor) break;
-  }
-  return count;
-}
+const identityCount = () => countIdentities((path) => api('GET', path));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mim-e2e-'));
