@@ -10,7 +10,7 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '#lib/domain/errors.ts';
-import type { Principal } from '#lib/domain/principal.ts';
+import { type Principal, principalKey } from '#lib/domain/principal.ts';
 import type { Authenticator } from './authenticator.ts';
 import type { HttpApiEvent, HttpApiHandler, HttpApiResult } from './http-types.ts';
 import { type IdempotencyGuard, noIdempotency } from './idempotency.ts';
@@ -314,7 +314,7 @@ export function makeApiHandler<
         ? await guard(
             {
               route: spec.name,
-              principalId: input.principal.kind === 'iam' ? input.principal.arn : input.principal.id,
+              principalId: principalKey(input.principal) ?? input.principal.id,
               key: input.headers['idempotency-key'],
               payload: { body: input.body, params: input.params, query: input.query },
               ...(spec.idempotent.sealFields ? { sealFields: spec.idempotent.sealFields } : {}),
