@@ -1,7 +1,7 @@
 import { systemClock } from '#lib/ports/clock.ts';
-import { enrollmentTokensFromEnv, idempotencyFromEnv } from '../shared/inventory-from-env.ts';
 import { config, http } from '../shared/lambda-runtime.ts';
 import { policies } from '../shared/policies-from-env.ts';
+import { enrollmentTokensFromEnv, idempotencyFromEnv } from '../shared/stores-from-env.ts';
 import { makeCreateEnrollmentTokenHandler } from './handler.ts';
 
 export const handler = makeCreateEnrollmentTokenHandler({

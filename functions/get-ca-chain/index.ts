@@ -1,7 +1,7 @@
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { inventoryFromEnv } from '../shared/inventory-from-env.ts';
 import { http } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeGetCaChainHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['caId']);

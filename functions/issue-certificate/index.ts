@@ -4,9 +4,9 @@ import { lazy } from '#lib/config/lazy.ts';
 import { InternalError } from '#lib/domain/errors.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { enrollmentTokensFromEnv, idempotencyFromEnv, inventoryFromEnv } from '../shared/inventory-from-env.ts';
 import { http } from '../shared/lambda-runtime.ts';
 import { policies } from '../shared/policies-from-env.ts';
+import { enrollmentTokensFromEnv, idempotencyFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeIssueCertificateHandler } from './handler.ts';
 
 const env = parseFunctionEnv(process.env, ['issuingKeyId', 'caId']);

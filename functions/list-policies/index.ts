@@ -1,6 +1,6 @@
 import { systemClock } from '#lib/ports/clock.ts';
-import { policyStoreFromEnv } from '../shared/inventory-from-env.ts';
 import { http } from '../shared/lambda-runtime.ts';
+import { policyStoreFromEnv } from '../shared/stores-from-env.ts';
 import { makeListPoliciesHandler } from './handler.ts';
 
 export const handler = makeListPoliciesHandler({ ...http, policyStore: policyStoreFromEnv(), clock: systemClock });

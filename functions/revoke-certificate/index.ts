@@ -1,6 +1,6 @@
 import { systemClock } from '#lib/ports/clock.ts';
-import { idempotencyFromEnv, inventoryFromEnv } from '../shared/inventory-from-env.ts';
 import { http } from '../shared/lambda-runtime.ts';
+import { idempotencyFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeRevokeCertificateHandler } from './handler.ts';
 
 export const handler = makeRevokeCertificateHandler({

@@ -1,8 +1,8 @@
 import type { PolicySet } from '#lib/domain/policy-engine.ts';
 import { systemClock } from '#lib/ports/clock.ts';
 import { policySetLoader } from '#lib/use-cases/manage-policies.ts';
-import { policyStoreFromEnv } from './inventory-from-env.ts';
 import { config } from './lambda-runtime.ts';
+import { policyStoreFromEnv } from './stores-from-env.ts';
 
 /**
  * A warm function reuses the compiled policies this long, so a policy change reaches every function within it; a
