@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError } from '#lib/domain/errors.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord, SubjectAltName } from '#lib/domain/inventory.ts';
-import type { ExtendedKeyUsage } from '#lib/domain/policy.ts';
 import type { IssuanceAsk, PolicySet } from '#lib/domain/policy-engine.ts';
 import type { Principal } from '#lib/domain/principal.ts';
-import { issueLeafCertificate } from '#lib/pki/issuance-core.ts';
+import { type IssuanceRequest, issueLeafCertificate } from '#lib/pki/issuance-core.ts';
 import type { IssuerContext } from '#lib/pki/issuer.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
@@ -20,12 +19,8 @@ export interface IssueCertificateDeps {
   readonly tokens: EnrollmentTokenStore;
 }
 
-export interface IssueCertificateCommand {
-  readonly csr: string;
-  readonly policy?: string | undefined;
-  readonly validity?: string | undefined;
-  readonly extendedKeyUsages?: readonly ExtendedKeyUsage[] | undefined;
-}
+/** What the caller asks for: exactly what the issuance core takes. */
+export type IssueCertificateCommand = IssuanceRequest;
 
 export interface IssuedCertificateView {
   readonly identityId: string;
