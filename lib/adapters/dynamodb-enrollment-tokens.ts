@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { ConflictError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { EnrollmentTokenRecord, EnrollmentTokenStore } from '#lib/ports/enrollment-token-store.ts';
-import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
-import { auditKey, enrollmentTokenKey, TTL_ATTRIBUTE } from './dynamodb-keys.ts';
+import { auditEntryPut, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { enrollmentTokenKey, TTL_ATTRIBUTE } from './dynamodb-keys.ts';
 
 /** How long a token item outlives its expiry before DynamoDB's TTL may delete it: long enough to investigate a use. */
 export const TOKEN_RETENTION_SECONDS = 7 * 86_400;
@@ -27,10 +27,6 @@ const tokenSchema = z.object({
     .regex(/^[0-9a-f]+$/)
     .exactOptional(),
 }) satisfies z.ZodType<EnrollmentTokenRecord>;
-
-function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
-  return (error.CancellationReasons ?? []).map((reason) => reason.Code);
-}
 
 /**
  * One-time enrollment tokens in the inventory table, under `ETOKEN#<tokenHash> / ETOKEN` (keys in
@@ -72,13 +68,7 @@ export class DynamoDbEnrollmentTokens implements EnrollmentTokenStore {
                 ...MUST_BE_NEW,
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...audit, ...auditKey(audit.at, audit.eventId) },
-                ...MUST_BE_NEW,
-              },
-            },
+            auditEntryPut(this.tableName, audit),
           ],
         }),
       );

@@ -23,9 +23,8 @@ import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
-import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { auditEntryPut, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
-  auditKey,
   auditPartition,
   BASE_TABLE,
   BY_OWNER_INDEX,
@@ -152,10 +151,6 @@ function checkLimit(limit: number): void {
   }
 }
 
-function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
-  return (error.CancellationReasons ?? []).map((reason) => reason.Code);
-}
-
 /** Canonical ISO form of an instant, so that it compares with stored canonical timestamps as a string. */
 function canonicalInstant(timestamp: string): string {
   const date = new Date(timestamp);
@@ -249,13 +244,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                 ...MUST_BE_NEW,
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...audit, ...auditKey(audit.at, audit.eventId) },
-                ...MUST_BE_NEW,
-              },
-            },
+            auditEntryPut(this.tableName, audit),
             ...(spendToken === undefined
               ? []
               : [
@@ -388,13 +377,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                 },
               },
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...write.audit, ...auditKey(write.audit.at, write.audit.eventId) },
-                ...MUST_BE_NEW,
-              },
-            },
+            auditEntryPut(this.tableName, write.audit),
           ],
         }),
       );

@@ -11,9 +11,8 @@ import { ConflictError, NotFoundError, ValidationError } from '#lib/domain/error
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { policyDocumentSchema } from '#lib/domain/policy.ts';
 import type { PolicyStore, PolicyWrite, StoredPolicy } from '#lib/ports/policy-store.ts';
-import { MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { auditEntryPut, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
-  auditKey,
   CURRENT_POLICY_PARTITION,
   CURRENT_POLICY_SORT_PREFIX,
   currentPolicyKey,
@@ -44,10 +43,6 @@ const policyVersionSchema = storedPolicySchema.extend({
 
 /** Only the version of a current item, to report it in a conflict (the rest of the item may be anything then). */
 const currentVersionSchema = z.object({ version: z.number().int().positive() });
-
-function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
-  return (error.CancellationReasons ?? []).map((reason) => reason.Code);
-}
 
 function concurrentUpdate(name: string, cause: unknown): ConflictError {
   return new ConflictError(
@@ -158,7 +153,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
           TransactItems: [
             { Put: { TableName: this.tableName, Item: { ...stored, ...currentPolicyKey(name) }, ...condition } },
             this.putNew({ ...stored, ...policyVersionKey(name, version) }),
-            this.putNew({ ...write.audit, ...auditKey(write.audit.at, write.audit.eventId) }),
+            auditEntryPut(this.tableName, write.audit),
           ],
         }),
       );
@@ -207,7 +202,7 @@ export class DynamoDbPolicyStore implements PolicyStore {
               },
             },
             this.putNew({ ...tombstone, ...policyVersionKey(name, tombstone.version) }),
-            this.putNew({ ...audit, ...auditKey(audit.at, audit.eventId) }),
+            auditEntryPut(this.tableName, audit),
           ],
         }),
       );
