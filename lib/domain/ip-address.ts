@@ -62,6 +62,26 @@ export function formatIpAddress(bytes: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
 
+/** The 12 leading octets of every IPv4-mapped IPv6 address (::ffff:0:0/96, RFC 4291 §2.5.5.2). */
+const MAPPED_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+/** ::ffff:0.0.0.0, the first IPv4-mapped address. */
+const MAPPED_ZERO = Uint8Array.from([...MAPPED_PREFIX, 0, 0, 0, 0]);
+
+function isIpv4Mapped(bytes: Uint8Array): boolean {
+  return bytes.length === 16 && MAPPED_PREFIX.every((b, i) => bytes[i] === b);
+}
+
+/**
+ * The 4 octets of the IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, in any spelling) stands for; any
+ * other address as it is. Verifiers may take a mapped address for the IPv4 address (Go's `net.IP.Equal` holds
+ * 10.0.0.1 and ::ffff:10.0.0.1 equal, so a certificate for the one verifies for the other): left IPv6, it would
+ * escape IPv4 rules. Only ::ffff:0:0/96 is mapped: IPv4-compatible (`::a.b.c.d`), NAT64 (64:ff9b::/96) and 6to4
+ * (2002::/16) addresses stay IPv6, since Go, OpenSSL and BoringSSL never match them against an IPv4 address.
+ */
+export function unmapIpv4(bytes: Uint8Array): Uint8Array {
+  return isIpv4Mapped(bytes) ? bytes.slice(12) : bytes;
+}
+
 /** A CIDR range: the network's octets and the prefix length. */
 export interface IpRange {
   readonly network: Uint8Array;
@@ -80,7 +100,9 @@ function samePrefix(a: Uint8Array, b: Uint8Array, prefixLength: number): boolean
 
 /**
  * Parses `10.0.0.0/8` or `fd00::/8`. The address must be the network address (no host bits set), so that a range is
- * written one way only. Returns undefined when the text is not such a range.
+ * written one way only. A range inside ::ffff:0:0/96 (prefix of 96 or more) is the IPv4 range its addresses map to:
+ * `::ffff:10.0.0.0/104` is 10.0.0.0/8, matching the names {@link unmapIpv4} turns into IPv4. Returns undefined when
+ * the text is not such a range.
  */
 export function parseIpRange(text: string): IpRange | undefined {
   const slash = text.indexOf('/');
@@ -94,7 +116,18 @@ export function parseIpRange(text: string): IpRange | undefined {
     const keep = Math.max(0, Math.min(8, prefixLength - i * 8));
     return (byte & (0xff >> keep)) === 0;
   });
-  return hostBitsClear ? { network, prefixLength } : undefined;
+  if (!hostBitsClear) return undefined;
+  if (prefixLength >= 96 && isIpv4Mapped(network))
+    return { network: network.slice(12), prefixLength: prefixLength - 96 };
+  return { network, prefixLength };
+}
+
+/**
+ * Whether an IPv6 range holds the whole of ::ffff:0:0/96, i.e. the mapped form of every IPv4 address. (A range either
+ * holds all of it or, once {@link parseIpRange} has turned ranges inside it into IPv4 ranges, none of it.)
+ */
+export function holdsIpv4Mapped(range: IpRange): boolean {
+  return range.prefixLength <= 96 && samePrefix(MAPPED_ZERO, range.network, range.prefixLength);
 }
 
 /** Whether the address lies in the range; an IPv4 address never matches an IPv6 range or the reverse. */

@@ -1,7 +1,7 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { ValidationError } from './errors.ts';
 import type { SubjectAltName } from './inventory.ts';
-import { formatIpAddress, parseIpAddress } from './ip-address.ts';
+import { formatIpAddress, parseIpAddress, unmapIpv4 } from './ip-address.ts';
 
 /**
  * Names are normalized before any policy sees them, and a name that cannot be matched unambiguously is refused
@@ -151,12 +151,15 @@ export function normalizeUri(name: string): NormalizedName {
 }
 
 /**
- * An IP address name in canonical text (dotted quad; RFC 5952 for IPv6).
+ * An IP address name in canonical text (dotted quad; RFC 5952 for IPv6). An IPv4-mapped IPv6 address
+ * (`::ffff:10.0.0.1`, `::ffff:a00:1`…) is the IPv4 address it maps, in value and octets, so that IPv4 rules see it
+ * and the certificate carries it as 4 octets (see {@link unmapIpv4}).
  * @throws ValidationError `NAME_INVALID`.
  */
 export function normalizeIpAddress(name: string): NormalizedName {
-  const ip = parseIpAddress(name);
-  if (!ip) throw invalid(name, 'expected an IPv4 dotted quad or an IPv6 address');
+  const parsed = parseIpAddress(name);
+  if (!parsed) throw invalid(name, 'expected an IPv4 dotted quad or an IPv6 address');
+  const ip = unmapIpv4(parsed);
   return { type: 'ip', value: formatIpAddress(ip), wildcard: false, ip };
 }
 

@@ -1,6 +1,6 @@
 import { AuthorizationError, type ControlPlaneError, ValidationError } from './errors.ts';
 import type { LeafKeyAlgorithm, SubjectAltName } from './inventory.ts';
-import { type IpRange, ipInRange, parseIpRange } from './ip-address.ts';
+import { holdsIpv4Mapped, type IpRange, ipInRange, parseIpRange } from './ip-address.ts';
 import { type NormalizedName, normalizeNames, quoteName, SPIFFE_SEGMENT } from './name-normalizer.ts';
 import type { ExtendedKeyUsage, NameRulesDocument, PolicyDocument } from './policy.ts';
 import {
@@ -96,6 +96,62 @@ function renderRules(rules: NameRulesDocument, vars: Readonly<Record<string, str
   };
 }
 
+/**
+ * Deny rules compiled for refusing, once per rule set: what a wildcard covers is looked up, not searched for. Every
+ * reading fails closed, as a certificate is used by verifiers that may read its names more loosely than we do.
+ */
+interface DenyRules {
+  /** Exact DNS names, `*.W` entries included as written. */
+  readonly dnsNames: ReadonlySet<string>;
+  /** Denied zones: each name below one, and its apex. */
+  readonly dnsSuffixes: readonly string[];
+  /** W of each denied `*.W`: every name one label below W is denied too, as `*.W` matches it. */
+  readonly wildcardZones: ReadonlySet<string>;
+  /**
+   * Each Z whose wildcard `*.Z` covers a denied name: the parent of each denied name and of each denied zone's apex,
+   * and W of each denied `*.W`. (`*.Z` with Z in or below a denied zone is refused by the zone itself.)
+   */
+  readonly coveredByWildcard: ReadonlySet<string>;
+  /** IPv4 ranges (mapped IPv6 ranges among them) and IPv6 ranges; 0.0.0.0/0 when an IPv6 range holds ::ffff:0:0/96. */
+  readonly ipRanges: readonly IpRange[];
+  /** Exact URIs, and the apex of each `prefix/*`, which is denied with it as a zone is with its apex. */
+  readonly uris: ReadonlySet<string>;
+  /** Each ends in `/`: any URI that starts with one is denied, whatever follows. */
+  readonly uriPrefixes: readonly string[];
+}
+
+const ALL_IPV4: IpRange = { network: new Uint8Array(4), prefixLength: 0 };
+
+/** The zone a name is directly below (`b.c` for `a.b.c`); undefined for a single label. */
+function parentZone(name: string): string | undefined {
+  const dot = name.indexOf('.');
+  return dot < 0 ? undefined : name.slice(dot + 1);
+}
+
+function compileDeny(rules: ConcreteRules): DenyRules {
+  const wildcardZones = new Set<string>();
+  const coveredByWildcard = new Set<string>();
+  for (const name of [...rules.dnsNames, ...rules.dnsSuffixes]) {
+    const parent = parentZone(name);
+    if (parent === undefined) continue;
+    coveredByWildcard.add(parent);
+    if (name.startsWith('*.')) wildcardZones.add(parent);
+  }
+  // An IPv4 name is also denied by an IPv6 range holding its mapped form: the certificate may be read either way.
+  const ipRanges = rules.ipRanges.some((r) => r.network.length === 16 && holdsIpv4Mapped(r))
+    ? [...rules.ipRanges, ALL_IPV4]
+    : rules.ipRanges;
+  return {
+    dnsNames: rules.dnsNames,
+    dnsSuffixes: rules.dnsSuffixes,
+    wildcardZones,
+    coveredByWildcard,
+    ipRanges,
+    uris: new Set([...rules.uris, ...rules.uriPrefixes.map((p) => p.slice(0, -1))]),
+    uriPrefixes: rules.uriPrefixes,
+  };
+}
+
 function underZone(name: string, zone: string): boolean {
   return name.endsWith(`.${zone}`);
 }
@@ -122,15 +178,23 @@ function allows(rules: ConcreteRules, name: NormalizedName): boolean {
 }
 
 /**
- * Whether a deny rule set refuses the name. A denied zone is denied with its apex (failing closed), and a wildcard is
- * refused when any name it covers would be.
+ * Whether a deny rule set refuses the name, failing closed: a denied zone is denied with its apex, a denied `*.W`
+ * denies every name one label below W, a wildcard `*.Z` is refused when any name it covers (one label below Z) would
+ * be, a `prefix/*` URI rule denies its apex and any URI starting with the prefix (SPIFFE-shaped or not), and an IPv4
+ * name is denied by an IPv6 range holding its mapped form. Issuance and enrollment-token creation both decide here.
  */
-function denies(rules: ConcreteRules, name: NormalizedName): boolean {
-  if (allows(rules, name)) return true;
-  if (name.type !== 'dns') return false;
-  if (!name.wildcard) return rules.dnsSuffixes.includes(name.value);
-  const zone = name.value.slice(2);
-  return [...rules.dnsNames].some((d) => d.slice(d.indexOf('.') + 1) === zone);
+function denies(rules: DenyRules, name: NormalizedName): boolean {
+  if (name.type === 'ip')
+    return name.ip !== undefined && rules.ipRanges.some((r) => ipInRange(name.ip as Uint8Array, r));
+  if (name.type === 'uri') {
+    return rules.uris.has(name.value) || rules.uriPrefixes.some((prefix) => name.value.startsWith(prefix));
+  }
+  if (rules.dnsNames.has(name.value)) return true;
+  const zone = name.wildcard ? name.value.slice(2) : name.value;
+  if (rules.dnsSuffixes.some((s) => zone === s || underZone(zone, s))) return true;
+  if (name.wildcard) return rules.coveredByWildcard.has(zone);
+  const parent = parentZone(name.value);
+  return parent !== undefined && rules.wildcardZones.has(parent);
 }
 
 /** A readable summary of what a rule set allows, for refusal messages. */
@@ -157,14 +221,14 @@ interface Stamp {
   readonly tags: Readonly<Record<string, string>>;
 }
 
-/** One policy, compiled once: principal patterns as regular expressions, template-free rules rendered. */
+/** One policy, compiled once: principal patterns as glob matchers, template-free rules rendered. */
 class CompiledPolicy {
-  readonly principals: readonly RegExp[];
+  readonly principals: readonly ReturnType<typeof compilePrincipalPattern>[];
   readonly maxValiditySeconds: number;
   readonly defaultValiditySeconds: number;
   readonly renewBeforeSeconds: number | undefined;
   private readonly staticAllow: ConcreteRules | undefined;
-  private readonly staticDeny: ConcreteRules | undefined;
+  private readonly staticDeny: DenyRules | undefined;
 
   constructor(readonly document: PolicyDocument) {
     this.principals = document.principals.map(compilePrincipalPattern);
@@ -173,7 +237,7 @@ class CompiledPolicy {
     this.renewBeforeSeconds = document.renewBefore === undefined ? undefined : parseValidity(document.renewBefore);
     this.staticAllow = templated(document.allow) ? undefined : renderRules(document.allow, {});
     const deny = document.deny ?? EMPTY_RULES;
-    this.staticDeny = templated(deny) ? undefined : renderRules(deny, {});
+    this.staticDeny = templated(deny) ? undefined : compileDeny(renderRules(deny, {}));
   }
 
   get name(): string {
@@ -209,8 +273,8 @@ class CompiledPolicy {
     return this.staticAllow ?? renderRules(this.document.allow, vars);
   }
 
-  denyRules(vars: Readonly<Record<string, string>>): ConcreteRules {
-    return this.staticDeny ?? renderRules(this.document.deny ?? EMPTY_RULES, vars);
+  denyRules(vars: Readonly<Record<string, string>>): DenyRules {
+    return this.staticDeny ?? compileDeny(renderRules(this.document.deny ?? EMPTY_RULES, vars));
   }
 }
 
@@ -221,7 +285,8 @@ function templated(rules: NameRulesDocument): boolean {
 /**
  * A set of issuance policies, compiled for evaluation. Evaluation order, each step able to refuse:
  * 1. names are normalized (400 `NAME_INVALID`, `CSR_CN_NOT_IN_SAN`…);
- * 2. the policies whose principals match the requester are the candidates (403 `NO_MATCHING_POLICY`);
+ * 2. the policies whose principals match the requester are the candidates (403 `NO_MATCHING_POLICY`); a named
+ *    policy must be one of them (403 `POLICY_NOT_PERMITTED`, the same answer whether or not it exists);
  * 3. deny rules of the configuration and of every candidate refuse names (403 `NAME_DENIED`): deny beats allow;
  * 4. the named policy, else each candidate in order, must allow every name, the key, the validity and the extended
  *    key usages; the first that does decides. When none does, its refusal (one candidate) or a list of each
@@ -231,16 +296,18 @@ export class PolicySet {
   private readonly policies: readonly CompiledPolicy[];
   private readonly globalDenyDocument: NameRulesDocument;
   /** The configuration's deny rules when they use no template; else rendered per requester. */
-  private readonly staticGlobalDeny: ConcreteRules | undefined;
+  private readonly staticGlobalDeny: DenyRules | undefined;
 
   constructor(policies: readonly PolicyDocument[], deny?: NameRulesDocument) {
     this.policies = policies.map((p) => new CompiledPolicy(p));
     this.globalDenyDocument = deny ?? EMPTY_RULES;
-    this.staticGlobalDeny = templated(this.globalDenyDocument) ? undefined : renderRules(this.globalDenyDocument, {});
+    this.staticGlobalDeny = templated(this.globalDenyDocument)
+      ? undefined
+      : compileDeny(renderRules(this.globalDenyDocument, {}));
   }
 
-  private globalDeny(vars: Readonly<Record<string, string>>): ConcreteRules {
-    return this.staticGlobalDeny ?? renderRules(this.globalDenyDocument, vars);
+  private globalDeny(vars: Readonly<Record<string, string>>): DenyRules {
+    return this.staticGlobalDeny ?? compileDeny(renderRules(this.globalDenyDocument, vars));
   }
 
   get names(): string[] {
@@ -388,11 +455,14 @@ export class PolicySet {
     }
     const matching = view.candidates;
     if (ask.policy !== undefined && !matching.some((p) => p.name === ask.policy)) {
-      this.policy(ask.policy);
+      // One answer whether the policy is unknown or does not list the caller: a workload must not learn which
+      // policies exist (and what they are called) by probing names. Only token creation (checkBinding), which is
+      // for admins, who may list the policies anyway, answers POLICY_UNKNOWN.
+      const name = ask.policy.slice(0, 64);
       throw refuse(
         'POLICY_NOT_PERMITTED',
-        `Policy "${ask.policy}" does not list ${principalKey(principal) ?? principal.id} among its principals.`,
-        { policy: ask.policy },
+        `Policy "${name}" is not one you may use: it does not exist or does not list ${principalKey(principal) ?? principal.id} among its principals.`,
+        { policy: name },
       );
     }
     if (matching.length === 0) {
@@ -412,7 +482,7 @@ interface RequesterView {
   readonly vars: Readonly<Record<string, string>>;
   readonly candidates: readonly CompiledPolicy[];
   readonly allow: ReadonlyMap<string, ConcreteRules>;
-  readonly deny: ReadonlyArray<{ readonly policy: string | undefined; readonly rules: ConcreteRules }>;
+  readonly deny: ReadonlyArray<{ readonly policy: string | undefined; readonly rules: DenyRules }>;
 }
 
 /** The names a CSR asks for: its subjectAltNames, or its CN when it has none. A CN must also be a SAN. */

@@ -155,7 +155,36 @@ const OPENSSL_CSRS: ReadonlyArray<[string, OpensslKeyType, string, string[]]> = 
   ],
   ['door5', 'ec-p256', '/', ['subjectAltName=DNS:door-5.devices.example.internal']],
   ['deviceWildcard', 'ec-p256', '/', ['subjectAltName=DNS:*.devices.example.internal']],
+  // For the `wide` policy (see WIDE_POLICY). (A CSR carries an IP as octets: its spelling is ours, not the CSR's.)
+  ['wideStar', 'ec-p256', '/', ['subjectAltName=DNS:*.example.internal']],
+  ['wideBelowDeniedWildcard', 'ec-p256', '/', ['subjectAltName=DNS:a.blocked.example.internal']],
+  ['wideMappedIp', 'ec-p256', '/', ['subjectAltName=IP:::ffff:10.0.0.1']],
+  ['wideUriNotSpiffe', 'ec-p256', '/', ['subjectAltName=URI:https://x.example/ns/prod/a%20b']],
+  ['wideSpiffeApex', 'ec-p256', '/', ['subjectAltName=URI:spiffe://example.internal/ns/prod']],
 ];
+
+/**
+ * A policy put through the API in beforeAll, for orders-api only (so that its deny rules touch no other case), whose
+ * allow rules reach past its deny rules and the global deny of corp.example.internal in each way a name slipped past
+ * a deny rule before issue #8: a wildcard one label above a denied zone, a name one label below a denied wildcard, an
+ * IPv4-mapped spelling of a denied IPv4 address under an IPv6 allow range, a non-SPIFFE URI below a denied prefix,
+ * and the apex of a denied SPIFFE prefix.
+ */
+const WIDE_POLICY = {
+  name: 'wide',
+  principals: ['local:orders-api'],
+  allow: {
+    dnsSuffixes: ['example.internal'],
+    ipRanges: ['::/0'],
+    uris: ['spiffe://example.internal/*', 'https://x.example/ns/prod/a%20b'],
+  },
+  deny: {
+    dnsNames: ['*.blocked.example.internal'],
+    ipRanges: ['10.0.0.0/8'],
+    uris: ['spiffe://example.internal/ns/prod/*', 'https://x.example/ns/prod/*'],
+  },
+  allowWildcardCertificates: true,
+};
 
 async function makeOpensslCsrs(): Promise<void> {
   await Promise.all(
@@ -275,6 +304,9 @@ beforeAll(async () => {
   const first = await issue('payments-api', { csr: csr.pay }, { 'idempotency-key': USED_IDEMPOTENCY_KEY });
   expect(first.status, first.text).toBe(201);
 
+  const wide = await putPolicy('wide', WIDE_POLICY, { 'if-none-match': '*' });
+  expect(wide.status, wide.text).toBe(201);
+
   // The expired token must be past its expiry (bounded: at most ~1.5 s from its creation).
   await sleep(Math.max(0, Math.min(1_500, expiredAt + 500 - Date.now())));
 }, 120_000);
@@ -309,6 +341,7 @@ const asPayments =
   (csrName: string, extra: Record<string, unknown> = {}) =>
   () =>
     issue('payments-api', { csr: csr[csrName], ...extra });
+const asOrders = (csrName: string) => () => issue('orders-api', { csr: csr[csrName], policy: 'wide' });
 
 const CSR_CASES: HostileCase[] = [
   c('non-PEM garbage', 400, 'CSR_MALFORMED', () => issue('admin', { csr: 'hello, I am a certificate request' })),
@@ -357,6 +390,11 @@ const NAME_CASES: HostileCase[] = [
   c('name denied by the global deny', 403, 'NAME_DENIED', asAdminWild('globalDeny')),
   c('workload name under the globally denied zone', 403, 'NAME_DENIED', asPayments('payGlobalDeny')),
   c("name denied by the policy's own deny", 403, 'NAME_DENIED', asAdminWild('policyDeny')),
+  c('wildcard one label above the globally denied zone (*.example.internal)', 403, 'NAME_DENIED', asOrders('wideStar')),
+  c('name one label below a denied wildcard', 403, 'NAME_DENIED', asOrders('wideBelowDeniedWildcard')),
+  c('IPv4-mapped IPv6 spelling of a denied IPv4 address', 403, 'NAME_DENIED', asOrders('wideMappedIp')),
+  c('non-SPIFFE URI below a denied prefix', 403, 'NAME_DENIED', asOrders('wideUriNotSpiffe')),
+  c('the apex of a denied SPIFFE prefix', 403, 'NAME_DENIED', asOrders('wideSpiffeApex')),
   c('name with NUL', 400, 'NAME_INVALID', asAdminWild('nul')),
   c('allowed name, NUL, then another zone', 400, 'NAME_INVALID', asPayments('nulEvil')),
   c('name with a newline', 400, 'NAME_INVALID', asAdminWild('controlChar')),
@@ -450,9 +488,13 @@ const BODY_CASES: HostileCase[] = [
   c('csr of the wrong JSON type (object)', 400, 'VALIDATION_FAILED', () => issue('admin', { csr: { pem: 'x' } })),
   c('empty csr', 400, 'VALIDATION_FAILED', () => issue('admin', { csr: '' })),
   c('missing csr', 400, 'VALIDATION_FAILED', () => issue('admin', { validity: '1h' })),
-  c('unknown policy name', 400, 'POLICY_UNKNOWN', asPayments('pay', { policy: 'nope' })),
+  // An unknown policy is answered as one the caller may not use: a workload cannot probe which policies exist.
+  c('unknown policy name', 403, 'POLICY_NOT_PERMITTED', asPayments('pay', { policy: 'nope' })),
   c('malformed policy name', 400, 'VALIDATION_FAILED', asPayments('pay', { policy: '../wild' })),
   c('a policy the principal may not use', 403, 'POLICY_NOT_PERMITTED', asPayments('pay', { policy: 'wild' })),
+  c('a policy created through the API that the principal may not use', 403, 'POLICY_NOT_PERMITTED', () =>
+    issue('payments-api', { csr: csr.pay, policy: 'wide' }),
+  ),
 ];
 
 const ROLE_CASES: HostileCase[] = [
@@ -580,6 +622,21 @@ const TOKEN_CREATION_CASES: HostileCase[] = [
   ),
   c('token for a globally denied name', 403, 'NAME_DENIED', () =>
     createToken({ policy: 'wild', names: [dns('x.corp.example.internal')] }),
+  ),
+  c('token for a wildcard covering the globally denied zone (*.example.internal)', 403, 'NAME_DENIED', () =>
+    createToken({ policy: 'wide', names: [dns('*.example.internal')] }),
+  ),
+  c('token for a name one label below a denied wildcard', 403, 'NAME_DENIED', () =>
+    createToken({ policy: 'wide', names: [dns('a.blocked.example.internal')] }),
+  ),
+  c('token for an IPv4-mapped spelling of a denied IPv4 address', 403, 'NAME_DENIED', () =>
+    createToken({ policy: 'wide', names: [{ type: 'ip', value: '::ffff:a00:1' }] }),
+  ),
+  c('token for an IPv4-mapped address written in full, upper case', 403, 'NAME_DENIED', () =>
+    createToken({ policy: 'wide', names: [{ type: 'ip', value: '0000:0000:0000:0000:0000:FFFF:0A00:0001' }] }),
+  ),
+  c('token for a non-SPIFFE URI below a denied prefix', 403, 'NAME_DENIED', () =>
+    createToken({ policy: 'wide', names: [{ type: 'uri', value: 'https://x.example/ns/prod/a%20b' }] }),
   ),
   c('token with ttl above the max', 400, 'TTL_TOO_LONG', () =>
     createToken({ policy: 'devices', names: [dns('door-9.devices.example.internal')], ttl: '25h' }),
@@ -745,6 +802,26 @@ describe('hostile requests: a clear 4xx, nothing written, still serving', () => 
     for (const token of Object.values(bearer)) expect(res.text).not.toContain(token);
     expect(await countItems(dynamo, TABLE), `${name} wrote to ${TABLE}`).toBe(before);
     expect((await api('GET', '/v1/health', { as: null })).status, `alive after ${name}`).toBe(200);
+  });
+
+  it('answers an unknown policy and one the caller may not use alike, but for the name', async () => {
+    const unknown = await issue('payments-api', { csr: csr.pay, policy: 'nope' });
+    const existing = await issue('payments-api', { csr: csr.pay, policy: 'wild' });
+    for (const [res, policy] of [
+      [unknown, 'nope'],
+      [existing, 'wild'],
+    ] as const) {
+      expect(res.status).toBe(403);
+      expect(res.json.error.code).toBe('POLICY_NOT_PERMITTED');
+      expect(res.json.error.details).toEqual({ policy });
+    }
+    expect(unknown.json.error.message.replace('"nope"', '"?"')).toBe(
+      existing.json.error.message.replace('"wild"', '"?"'),
+    );
+    // Admins, who may list the policies, still hear that a policy does not exist when they create a token for it.
+    expect(
+      (await createToken({ policy: 'nope', names: [dns('door-9.devices.example.internal')] })).json.error.code,
+    ).toBe('POLICY_UNKNOWN');
   });
 
   it('answers 405 with an Allow header', async () => {

@@ -218,6 +218,61 @@ describe('local control plane (npm start)', () => {
     expect((await issue()).status).toBe(403);
   });
 
+  it('refuses *.example.internal, which covers the globally denied corp.example.internal, at issuance and for tokens', async () => {
+    // The shipped configuration denies the zone corp.example.internal; a wildcard one label above it would match
+    // corp.example.internal itself (`openssl verify -verify_hostname corp.example.internal` accepts it).
+    const document = {
+      name: 'wildcards',
+      principals: ['local:admin'],
+      allow: { dnsSuffixes: ['example.internal'] },
+      allowWildcardCertificates: true,
+    };
+    const created = await api('PUT', '/v1/policies/wildcards', { body: document, headers: { 'if-none-match': '*' } });
+    expect(created.status, created.text).toBe(201);
+    try {
+      const before = await identityCount();
+      const { csrPem } = await opensslCsr(dir, 'ec-p256', { addext: ['subjectAltName=DNS:*.example.internal'] });
+      const issued = await api('POST', '/v1/certificates', { body: { csr: csrPem, policy: 'wildcards' } });
+      expect(issued.status, issued.text).toBe(403);
+      expect(issued.json.error).toMatchObject({ code: 'NAME_DENIED', details: { name: '*.example.internal' } });
+      const tokenFor = (value: string) =>
+        api('POST', '/v1/enrollment-tokens', { body: { policy: 'wildcards', names: [{ type: 'dns', value }] } });
+      const refusedToken = await tokenFor('*.example.internal');
+      expect(refusedToken.status, refusedToken.text).toBe(403);
+      expect(refusedToken.json.error).toMatchObject({ code: 'NAME_DENIED', details: { name: '*.example.internal' } });
+      expect(refusedToken.text).not.toContain('mimet_');
+      expect(await identityCount()).toBe(before);
+
+      // A wildcard that covers no denied name is issued, and verifies for a name one label below it.
+      const web = await opensslCsr(dir, 'ec-p256', { addext: ['subjectAltName=DNS:*.web.example.internal'] });
+      const res = await api('POST', '/v1/certificates', { body: { csr: web.csrPem, policy: 'wildcards' } });
+      expect(res.status, res.text).toBe(201);
+      const leaf = join(dir, 'wildcard-web.pem');
+      const intermediate = join(dir, 'wildcard-web-int.pem');
+      const root = join(dir, 'wildcard-web-root.pem');
+      await writeFile(leaf, res.json.certificate);
+      await writeFile(intermediate, res.json.chain[0]);
+      await writeFile(root, res.json.chain[1]);
+      const verify = (hostname: string) =>
+        execFileAsync('openssl', [
+          'verify',
+          '-verify_hostname',
+          hostname,
+          '-CAfile',
+          root,
+          '-untrusted',
+          intermediate,
+          leaf,
+        ]);
+      expect((await verify('a.web.example.internal')).stdout).toContain(': OK');
+      await expect(verify('corp.example.internal')).rejects.toThrow();
+      expect((await tokenFor('*.web.example.internal')).status).toBe(201);
+    } finally {
+      const deleted = await api('DELETE', '/v1/policies/wildcards', { headers: { 'if-match': '"1"' } });
+      expect(deleted.status, deleted.text).toBe(200);
+    }
+  });
+
   it("serves the day's audit log to admins and auditors only, oldest first", async () => {
     const day = new Date().toISOString().slice(0, 10);
     const auditor = (await readFile(join(dataDir, 'tokens', 'auditor'), 'utf8')).trim();
@@ -299,9 +354,10 @@ describe('local control plane (npm start)', () => {
         send: () => api('POST', '/v1/certificates', { body: { csr: good, validity: '-1h' } }),
       },
       {
+        // Answered as a policy the caller may not use: whether a policy exists is not the caller's to learn.
         name: 'unknown policy',
-        status: 400,
-        code: 'POLICY_UNKNOWN',
+        status: 403,
+        code: 'POLICY_NOT_PERMITTED',
         send: () => api('POST', '/v1/certificates', { body: { csr: good, policy: 'ca' } }),
       },
       {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIpAddress, ipInRange, parseIpAddress, parseIpRange } from '#lib/domain/ip-address.ts';
+import { formatIpAddress, ipInRange, parseIpAddress, parseIpRange, unmapIpv4 } from '#lib/domain/ip-address.ts';
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : undefined);
 
@@ -119,6 +119,76 @@ describe('parseIpRange', () => {
     ['empty', ''],
   ])('refuses %s (%j)', (_, text) => {
     expect(parseIpRange(text)).toBeUndefined();
+  });
+});
+
+describe('IPv4-mapped IPv6 addresses (::ffff:0:0/96)', () => {
+  it.each([
+    '::ffff:10.0.0.1',
+    '::FFFF:10.0.0.1',
+    '::ffff:a00:1',
+    '::FFFF:0A00:0001',
+    '0:0:0:0:0:ffff:10.0.0.1',
+    '0:0:0:0:0:ffff:a00:1',
+    '0000:0000:0000:0000:0000:ffff:0a00:0001',
+    '0000:0000:0000:0000:0000:FFFF:10.0.0.1',
+    '::0:ffff:10.0.0.1',
+  ])('unmapIpv4 reads %j as 10.0.0.1', (text) => {
+    expect(hex(unmapIpv4(address(text)))).toBe('0a000001');
+  });
+
+  it('maps the ends of the range: ::ffff:0:0 is 0.0.0.0 and ::ffff:ffff:ffff is 255.255.255.255', () => {
+    expect(hex(unmapIpv4(address('::ffff:0:0')))).toBe('00000000');
+    expect(hex(unmapIpv4(address('::ffff:ffff:ffff')))).toBe('ffffffff');
+  });
+
+  it.each([
+    ['IPv4-compatible (deprecated, RFC 4291 2.5.5.1)', '::10.0.0.1'],
+    ['NAT64 well-known prefix (RFC 6052)', '64:ff9b::10.0.0.1'],
+    ['6to4 (RFC 3056)', '2002:a00:1::'],
+    ['next to the mapped range', '::fffe:a00:1'],
+    ['ffff in another group', '::1:ffff:a00:1'],
+    ['ffff in another group', '0:0:0:0:ffff::a00:1'],
+    ['an ordinary IPv6 address', '2001:db8::1'],
+    ['loopback', '::1'],
+  ])('leaves %s (%s) as the IPv6 address it is', (_, text) => {
+    const bytes = address(text);
+    expect(hex(unmapIpv4(bytes))).toBe(hex(bytes));
+  });
+
+  it('leaves IPv4 addresses as they are, and returns octets the caller cannot change the input through', () => {
+    const v4 = address('10.0.0.1');
+    expect(hex(unmapIpv4(v4))).toBe('0a000001');
+    const mapped = address('::ffff:10.0.0.1');
+    const out = unmapIpv4(mapped);
+    out[0] = 99;
+    expect(hex(mapped)).toBe('00000000000000000000ffff0a000001');
+  });
+
+  it.each([
+    ['::ffff:10.0.0.0/104', '0a000000', 8],
+    ['::FFFF:0A00:0/104', '0a000000', 8],
+    ['0:0:0:0:0:ffff:10.0.0.0/104', '0a000000', 8],
+    ['::ffff:0:0/96', '00000000', 0],
+    ['::ffff:10.1.2.3/128', '0a010203', 32],
+    ['::ffff:192.168.128.0/113', 'c0a88000', 17],
+  ])('parseIpRange reads the range %s as the IPv4 range it maps', (text, network, prefixLength) => {
+    const parsed = range(text);
+    expect(hex(parsed.network)).toBe(network);
+    expect(parsed.prefixLength).toBe(prefixLength);
+    expect(ipInRange(address('10.0.0.1'), range('::ffff:10.0.0.0/104'))).toBe(true);
+  });
+
+  it.each(['::/0', '::/64', '::fffe:0:0/95', '::/96', '64:ff9b::/96', '::ffff:0:0:0/96'])(
+    'parseIpRange keeps %s an IPv6 range (not inside ::ffff:0:0/96)',
+    (text) => {
+      expect(range(text).network).toHaveLength(16);
+    },
+  );
+
+  it('parseIpRange refuses a mapped range with host bits set, as it would the IPv4 range', () => {
+    expect(parseIpRange('::ffff:10.0.0.1/104')).toBeUndefined();
+    expect(parseIpRange('::ffff:10.0.0.0/129')).toBeUndefined();
   });
 });
 

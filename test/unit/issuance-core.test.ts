@@ -14,6 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SoftwareSigner } from '#lib/adapters/software-signer.ts';
 import { AuthorizationError, ControlPlaneError } from '#lib/domain/errors.ts';
+import { policyDocumentSchema } from '#lib/domain/policy.ts';
+import { type IssuanceAsk, PolicySet } from '#lib/domain/policy-engine.ts';
 import { decodeDer, readBitString, readSequence } from '#lib/pki/der.ts';
 import { type IssuanceRequest, type IssuedCertificate, issueLeafCertificate } from '#lib/pki/issuance-core.ts';
 import { loadIssuerContext } from '#lib/pki/issuer.ts';
@@ -26,6 +28,7 @@ import {
   type OpensslKeyType,
   opensslCsr,
   run,
+  TEST_PRINCIPAL,
   type TestCa,
   tempDir,
 } from '#test/support/pki-fixtures.ts';
@@ -293,6 +296,56 @@ describe('issuance details', () => {
     expect(serials.size).toBe(300);
   });
 
+  it('issues an IPv4-mapped IPv6 address as the 4-octet IPv4 address, which IPv4 deny rules see', async () => {
+    const policies = new PolicySet([
+      policyDocumentSchema.parse({
+        name: 'ips',
+        principals: ['local:*'],
+        allow: { ipRanges: ['10.20.0.0/16', '::/0'] },
+        deny: { ipRanges: ['10.20.9.0/24'] },
+      }),
+    ]);
+    const context = {
+      issuer: ca.issuer,
+      decide: (ask: IssuanceAsk) => policies.decide(TEST_PRINCIPAL, ask),
+      now: new Date(),
+    };
+    const { csrPem } = await opensslCsr(dir.path, 'ec-p256', {
+      addext: ['subjectAltName=IP:::ffff:10.20.0.5,IP:0:0:0:0:0:FFFF:0a14:0006,IP:2001:db8::1'],
+    });
+    const issued = await issueLeafCertificate({ csr: csrPem }, context);
+    expect(issued.subjectAltNames).toEqual([
+      { type: 'ip', value: '10.20.0.5' },
+      { type: 'ip', value: '10.20.0.6' },
+      { type: 'ip', value: '2001:db8::1' },
+    ]);
+    const san = new X509Certificate(issued.der).getExtension(SubjectAlternativeNameExtension);
+    expect(san?.names.toJSON()).toEqual([
+      { type: 'ip', value: '10.20.0.5' },
+      { type: 'ip', value: '10.20.0.6' },
+      { type: 'ip', value: '2001:db8::1' },
+    ]);
+    // The iPAddress GeneralNames themselves: [7] with 4 octets, then [7] with 16.
+    const der = issued.der.toString('hex');
+    expect(der).toContain('87040a14000587040a140006871020010db8000000000000000000000001');
+    expect(der).not.toContain('00000000000000000000ffff0a14');
+    const text = await run('openssl', [
+      'x509',
+      '-in',
+      await dir.write('mapped-ip.pem', issued.pem),
+      '-noout',
+      '-ext',
+      'subjectAltName',
+    ]);
+    expect(text).toMatch(/IP Address:10\.20\.0\.5, IP Address:10\.20\.0\.6, IP Address:2001:DB8:0:0:0:0:0:1/);
+
+    const denied = await opensslCsr(dir.path, 'ec-p256', { addext: ['subjectAltName=IP:::ffff:10.20.9.1'] });
+    await expect(issueLeafCertificate({ csr: denied.csrPem }, context)).rejects.toMatchObject({
+      code: 'NAME_DENIED',
+      status: 403,
+    });
+  });
+
   describe('refuses, with the error code the caller can act on', () => {
     let csrPem: string;
     beforeAll(async () => {
@@ -342,7 +395,8 @@ describe('issuance details', () => {
     });
 
     it('an unknown policy, a malformed or too long validity', async () => {
-      expect((await refusal({ csr: csrPem, policy: 'ca' })).code).toBe('POLICY_UNKNOWN');
+      // Answered as a policy the caller may not use, so that callers cannot probe which policies exist.
+      expect((await refusal({ csr: csrPem, policy: 'ca' })).code).toBe('POLICY_NOT_PERMITTED');
       expect((await refusal({ csr: csrPem, validity: '0h' })).code).toBe('VALIDITY_INVALID');
       expect((await refusal({ csr: csrPem, validity: '-5m' })).code).toBe('VALIDITY_INVALID');
       expect((await refusal({ csr: csrPem, validity: 'forever' })).code).toBe('VALIDITY_INVALID');

@@ -225,6 +225,28 @@ describe('normalizeIpAddress', () => {
     expect(Buffer.from(n.ip ?? []).toString('hex')).toBe(hex);
   });
 
+  it.each([
+    '::ffff:10.0.0.1',
+    '::FFFF:10.0.0.1',
+    '::ffff:a00:1',
+    '0:0:0:0:0:ffff:10.0.0.1',
+    '0000:0000:0000:0000:0000:ffff:0a00:0001',
+  ])('normalizes the IPv4-mapped %j to the IPv4 address, one spelling per name', (input) => {
+    const n = normalizeIpAddress(input);
+    expect(n.value).toBe('10.0.0.1');
+    expect(Buffer.from(n.ip ?? []).toString('hex')).toBe('0a000001');
+  });
+
+  it.each([
+    ['::10.0.0.1', '::a00:1'],
+    ['64:ff9b::10.0.0.1', '64:ff9b::a00:1'],
+    ['2002:a00:1::', '2002:a00:1::'],
+  ])('keeps %j (IPv4-compatible, NAT64, 6to4) an IPv6 address: verifiers do not read it as IPv4', (input, value) => {
+    const n = normalizeIpAddress(input);
+    expect(n.value).toBe(value);
+    expect(n.ip).toHaveLength(16);
+  });
+
   it.each(['1.2.3', '01.2.3.4', '1::2::3', 'fe80::1%eth0', '256.0.0.1', 'localhost', ''])(
     'refuses %j with NAME_INVALID',
     (value) => {
@@ -238,6 +260,7 @@ describe('normalizeName', () => {
     expect(normalizeName(dns('A.Example')).value).toBe('a.example');
     expect(normalizeName(uri('spiffe://x/A')).value).toBe('spiffe://x/A');
     expect(normalizeName(ip('2001:db8:0:0:1:0:0:1')).value).toBe('2001:db8::1:0:0:1');
+    expect(normalizeName(ip('::ffff:192.0.2.1')).value).toBe('192.0.2.1');
   });
 });
 
@@ -254,6 +277,7 @@ describe('normalizeNames', () => {
         ip('2001:DB8::1'),
         ip('2001:db8:0::1'),
         ip('10.0.0.1'),
+        ip('::ffff:10.0.0.1'),
         dns('10.0.0.1.example'),
       ]).map(({ type, value }) => ({ type, value })),
     ).toEqual([

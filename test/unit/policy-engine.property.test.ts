@@ -152,6 +152,79 @@ describe('deny rules (properties)', () => {
   });
 });
 
+describe('wildcards against deny rules (properties)', () => {
+  const small = fc.constantFrom('a', 'b', 'c');
+  const labels = (min: number, max: number) =>
+    fc.array(small, { minLength: min, maxLength: max }).map((l) => [...l, 'test'].join('.'));
+  /** Deny rules over a small vocabulary: exact names, wildcards and zones (the zone `test` denies everything). */
+  const denyRules = fc.record({
+    dnsNames: fc.array(
+      fc.oneof(
+        labels(1, 3),
+        labels(1, 3).map((n) => `*.${n}`),
+      ),
+      { maxLength: 3 },
+    ),
+    dnsSuffixes: fc.array(labels(0, 3), { maxLength: 2 }),
+  });
+  const parent = (name: string) => name.slice(name.indexOf('.') + 1);
+  /** The reference for a plain name: listed, in or at a denied zone, or one label below a denied wildcard's zone. */
+  const denied = (rules: { dnsNames: string[]; dnsSuffixes: string[] }, name: string) =>
+    rules.dnsNames.includes(name) ||
+    rules.dnsNames.includes(`*.${parent(name)}`) ||
+    rules.dnsSuffixes.some((zone) => name === zone || name.endsWith(`.${zone}`));
+
+  it('refuses *.Z, at issuance and at token creation, exactly when a deny rule denies some name x.Z', () => {
+    fc.assert(
+      fc.property(denyRules, denyRules, labels(1, 2), (policyDeny, globalDeny, zone) => {
+        const set = policySet(
+          [
+            {
+              name: 'p',
+              principals: ['local:*'],
+              allow: { dnsSuffixes: ['test'] },
+              deny: policyDeny,
+              allowWildcardCertificates: true,
+            },
+          ],
+          globalDeny,
+        );
+        const all = {
+          dnsNames: [...policyDeny.dnsNames, ...globalDeny.dnsNames],
+          dnsSuffixes: [...policyDeny.dnsSuffixes, ...globalDeny.dnsSuffixes],
+        };
+        // A label outside the vocabulary stands for every other name below the zone.
+        const covered = ['a', 'b', 'c', 'fresh'].map((x) => `${x}.${zone}`);
+        for (const name of covered) {
+          const result = outcome(set, local('w'), [dns(name)]);
+          if (denied(all, name)) expect(result, name).toEqual({ ok: false, code: 'NAME_DENIED' });
+          else expect(result.ok, name).toBe(true);
+        }
+        const wildcard = `*.${zone}`;
+        const anyDenied = covered.some((name) => denied(all, name));
+        const issued = outcome(set, local('w'), [dns(wildcard)]);
+        const bound = (() => {
+          try {
+            set.checkBinding('p', [dns(wildcard)]);
+            return { ok: true };
+          } catch (error) {
+            if (error instanceof ControlPlaneError) return { ok: false, code: error.code };
+            throw error;
+          }
+        })();
+        if (anyDenied) {
+          expect(issued).toEqual({ ok: false, code: 'NAME_DENIED' });
+          expect(bound).toEqual({ ok: false, code: 'NAME_DENIED' });
+        } else {
+          expect(issued.ok).toBe(true);
+          expect(bound).toEqual({ ok: true });
+        }
+      }),
+      runs,
+    );
+  });
+});
+
 describe('templated names (properties)', () => {
   const set = policySet([
     {
@@ -262,6 +335,7 @@ describe('IP ranges (properties)', () => {
     }
     return out;
   };
+  const isMapped = (bytes: Uint8Array) => bytes.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff));
   const family = fc.constantFrom(4, 16);
   const bytesOf = (length: number) => fc.uint8Array({ minLength: length, maxLength: length });
   const scenario = family.chain((length) =>
@@ -285,16 +359,91 @@ describe('IP ranges (properties)', () => {
         const range = parseIpRange(`${formatIpAddress(network)}/${prefixLength}`);
         expect(range).toBeDefined();
         if (!range) return;
-        expect(Array.from(range.network)).toEqual(Array.from(network));
-        expect(range.prefixLength).toBe(prefixLength);
+        // A range inside ::ffff:0:0/96 is read as the IPv4 range it maps.
+        const mapped = network.length === 16 && prefixLength >= 96 && isMapped(network);
+        const expected = mapped
+          ? { network: network.slice(12), prefixLength: prefixLength - 96 }
+          : { network, prefixLength };
+        expect(Array.from(range.network)).toEqual(Array.from(expected.network));
+        expect(range.prefixLength).toBe(expected.prefixLength);
         const parsed = parseIpAddress(formatIpAddress(candidate));
         expect(parsed && Array.from(parsed)).toEqual(Array.from(candidate));
-        expect(ipInRange(candidate, range)).toBe(reference(candidate, network, prefixLength));
+        expect(ipInRange(candidate, range)).toBe(reference(candidate, expected.network, expected.prefixLength));
         // With host bits set, the range text is refused.
         if (toBigInt(base) !== toBigInt(network)) {
           expect(parseIpRange(`${formatIpAddress(base)}/${prefixLength}`)).toBeUndefined();
         }
       }),
+      runs,
+    );
+  });
+
+  it('no IPv6 spelling of an IPv4 address escapes an IPv4 deny or allow range', () => {
+    const v4 = bytesOf(4);
+    const v4Range = fc.record({ base: v4, prefixLength: fc.integer({ min: 0, max: 32 }), mapped: fc.boolean() });
+    /** The range as text, in IPv4 form or (half the time) as the IPv6 range of its mapped addresses. */
+    const rangeText = ({ base, prefixLength, mapped }: { base: Uint8Array; prefixLength: number; mapped: boolean }) => {
+      const network = formatIpAddress(clearHostBits(base, prefixLength));
+      return mapped ? `::ffff:${network}/${prefixLength + 96}` : `${network}/${prefixLength}`;
+    };
+    const contains = (address: Uint8Array, r: { base: Uint8Array; prefixLength: number }) =>
+      reference(address, clearHostBits(r.base, r.prefixLength), r.prefixLength);
+    const spellings = (address: Uint8Array) => {
+      const quad = formatIpAddress(address);
+      const [hi, lo] = [0, 2].map((i) => (((address[i] ?? 0) << 8) | (address[i + 1] ?? 0)).toString(16));
+      const pad = (g: string | undefined) => (g ?? '').padStart(4, '0');
+      return [
+        `::ffff:${quad}`,
+        `::FFFF:${quad}`,
+        `::ffff:${hi}:${lo}`,
+        `::FFFF:${hi?.toUpperCase()}:${lo?.toUpperCase()}`,
+        `0:0:0:0:0:ffff:${quad}`,
+        `0:0:0:0:0:ffff:${hi}:${lo}`,
+        `0000:0000:0000:0000:0000:ffff:${pad(hi)}:${pad(lo)}`,
+        `0::0:ffff:${quad}`,
+        `0:0:0::ffff:${hi}:${lo}`,
+      ];
+    };
+    fc.assert(
+      fc.property(
+        v4,
+        v4Range,
+        fc.array(v4Range, { maxLength: 2 }),
+        fc.option(fc.record({ prefixLength: fc.integer({ min: 0, max: 32 }), mapped: fc.boolean() })),
+        fc.boolean(),
+        fc.nat(3),
+        (random, deny, randomAllow, allowAround, globally, nearness) => {
+          // Often an address inside (or just outside) the deny range, so that both outcomes are tried.
+          const address =
+            nearness === 0
+              ? random
+              : clearHostBits(deny.base, deny.prefixLength).map((b, i) => (i < nearness ? b : (random[i] ?? 0)));
+          // Often an allow range around the address, so that issuance is tried too.
+          const allow = allowAround ? [...randomAllow, { base: address, ...allowAround }] : randomAllow;
+          const denyText = rangeText(deny);
+          const set = policySet(
+            [
+              {
+                name: 'p',
+                principals: ['local:*'],
+                // An IPv6 range covering ::ffff:0:0/96: what a mapped spelling would slip through, were it IPv6.
+                allow: { ipRanges: [...allow.map(rangeText), '::/0'] },
+                ...(globally ? {} : { deny: { ipRanges: [denyText] } }),
+              },
+            ],
+            globally ? { ipRanges: [denyText] } : undefined,
+          );
+          const quad = formatIpAddress(address);
+          const expected: Outcome = contains(address, deny)
+            ? { ok: false, code: 'NAME_DENIED' }
+            : allow.some((r) => contains(address, r))
+              ? { ok: true, names: [{ type: 'ip', value: quad }], policy: 'p' }
+              : { ok: false, code: 'NAME_NOT_ALLOWED' };
+          for (const spelling of [quad, ...spellings(address)]) {
+            expect(outcome(set, local('a'), [{ type: 'ip', value: spelling }]), spelling).toEqual(expected);
+          }
+        },
+      ),
       runs,
     );
   });

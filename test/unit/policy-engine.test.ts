@@ -172,14 +172,117 @@ describe('IP address names', () => {
     ]);
   });
 
-  it.each(['11.0.0.1', '192.168.1.8', 'fe80::1', '::ffff:10.0.0.1'])('refuses %j', (address) => {
-    forbidden(() => decide(address), 'NAME_NOT_ALLOWED');
+  it('reads an IPv4-mapped IPv6 address as the IPv4 address it is, matched and issued as such', () => {
+    expect(decide('::ffff:10.0.0.1', '::FFFF:A00:2', '0:0:0:0:0:ffff:192.168.1.7').names).toEqual([
+      ip('10.0.0.1'),
+      ip('10.0.0.2'),
+      ip('192.168.1.7'),
+    ]);
+    expect(decide('10.0.0.1', '::ffff:10.0.0.1').names).toEqual([ip('10.0.0.1')]);
   });
+
+  it.each(['11.0.0.1', '192.168.1.8', 'fe80::1', '::ffff:11.0.0.1', '::a00:1', '64:ff9b::a00:1'])(
+    'refuses %j',
+    (address) => {
+      forbidden(() => decide(address), 'NAME_NOT_ALLOWED');
+    },
+  );
 
   it('refuses IP names when the policy lists no range, and DNS spellings of an address', () => {
     const dnsOnly = policySet([{ name: 'p', principals: ['local:*'], allow: { dnsSuffixes: ['example'] } }]);
     forbidden(() => dnsOnly.decide(local('a'), ask([ip('10.0.0.1')])), 'NAME_NOT_ALLOWED');
     invalid(() => set.decide(local('a'), ask([dns('10.0.0.1')])), 'NAME_INVALID');
+  });
+});
+
+describe('IPv4-mapped IPv6 addresses against IPv4 rules', () => {
+  const spellings = (v4: string) => {
+    const [a = 0, b = 0, c = 0, d = 0] = v4.split('.').map(Number);
+    const hi = ((a << 8) | b).toString(16);
+    const lo = ((c << 8) | d).toString(16);
+    return [
+      `::ffff:${v4}`,
+      `::FFFF:${v4}`,
+      `::ffff:${hi}:${lo}`,
+      `0:0:0:0:0:ffff:${v4}`,
+      `0000:0000:0000:0000:0000:FFFF:${hi.padStart(4, '0')}:${lo.padStart(4, '0')}`,
+    ];
+  };
+
+  it('an IPv4 deny range refuses every IPv6 spelling of an address in it, even when an IPv6 range allows them', () => {
+    const set = policySet([
+      {
+        name: 'p',
+        principals: ['local:*'],
+        allow: { ipRanges: ['::/0', '0.0.0.0/0'] },
+        deny: { ipRanges: ['10.0.0.0/8'] },
+      },
+    ]);
+    for (const spelling of spellings('10.0.0.1')) {
+      const error = forbidden(() => set.decide(local('a'), ask([ip(spelling)])), 'NAME_DENIED');
+      expect(error.details).toEqual({ name: '10.0.0.1', policy: 'p' });
+    }
+    const global = policySet([{ name: 'p', principals: ['local:*'], allow: { ipRanges: ['::/0'] } }], {
+      ipRanges: ['10.0.0.0/8'],
+    });
+    forbidden(() => global.decide(local('a'), ask([ip('::ffff:10.0.0.1')])), 'NAME_DENIED');
+    forbidden(() => global.checkBinding('p', [ip('::ffff:a00:1')]), 'NAME_DENIED');
+    expect(set.decide(local('a'), ask([ip('::ffff:11.0.0.1')])).names).toEqual([ip('11.0.0.1')]);
+  });
+
+  it('an IPv4 address needs an IPv4 allow range: an IPv6 range covering ::ffff:0:0/96 does not allow it', () => {
+    const set = policySet([{ name: 'p', principals: ['local:*'], allow: { ipRanges: ['::/0'] } }]);
+    for (const spelling of [...spellings('10.0.0.1'), '10.0.0.1']) {
+      forbidden(() => set.decide(local('a'), ask([ip(spelling)])), 'NAME_NOT_ALLOWED');
+    }
+    expect(set.decide(local('a'), ask([ip('2001:db8::1')])).names).toEqual([ip('2001:db8::1')]);
+  });
+
+  it('a range written inside ::ffff:0:0/96 is the IPv4 range it maps, to allow and to deny', () => {
+    const set = policySet([
+      {
+        name: 'p',
+        principals: ['local:*'],
+        allow: { ipRanges: ['::ffff:10.0.0.0/104'] },
+        deny: { ipRanges: ['::ffff:a09:0/112'] },
+      },
+    ]);
+    expect(set.decide(local('a'), ask([ip('10.1.2.3'), ip('::ffff:10.1.2.4')])).names).toEqual([
+      ip('10.1.2.3'),
+      ip('10.1.2.4'),
+    ]);
+    forbidden(() => set.decide(local('a'), ask([ip('10.9.0.1')])), 'NAME_DENIED');
+    forbidden(() => set.decide(local('a'), ask([ip('11.0.0.1')])), 'NAME_NOT_ALLOWED');
+  });
+
+  it('an IPv6 deny range containing ::ffff:0:0/96 denies every IPv4 address (failing closed)', () => {
+    for (const deny of ['::/0', '::ffff:0:0/96', '::/64', '::fffe:0:0/95']) {
+      const set = policySet([
+        {
+          name: 'p',
+          principals: ['local:*'],
+          allow: { ipRanges: ['10.0.0.0/8', 'fd00::/8'] },
+          deny: { ipRanges: [deny] },
+        },
+      ]);
+      forbidden(() => set.decide(local('a'), ask([ip('10.0.0.1')])), 'NAME_DENIED');
+      forbidden(() => set.checkBinding('p', [ip('10.0.0.1')]), 'NAME_DENIED');
+    }
+    // Other IPv6 ranges, including the IPv4-compatible and NAT64 ranges, are IPv6 only: no verifier maps them.
+    for (const deny of ['fd00::/8', '::/96', '64:ff9b::/96', '2002::/16', '::ffff:0:0:0/96']) {
+      const set = policySet([
+        { name: 'p', principals: ['local:*'], allow: { ipRanges: ['10.0.0.0/8'] }, deny: { ipRanges: [deny] } },
+      ]);
+      expect(set.decide(local('a'), ask([ip('10.0.0.1')])).names, deny).toEqual([ip('10.0.0.1')]);
+    }
+  });
+
+  it('binds an enrollment token to the IPv4 form, which every spelling then matches', () => {
+    const set = policySet([{ name: 'p', principals: ['local:*'], allow: { ipRanges: ['10.0.0.0/8'] } }]);
+    const names = set.checkBinding('p', [ip('::ffff:10.0.0.1')]);
+    expect(names.map(nameKey)).toEqual(['ip:10.0.0.1']);
+    const binding = { policy: 'p', names: names.map(nameKey) };
+    expect(set.decide(enrollment, ask([ip('::ffff:a00:1')], { binding })).names).toEqual([ip('10.0.0.1')]);
   });
 });
 
@@ -467,6 +570,104 @@ describe('deny rules', () => {
     forbidden(() => global.decide(local('a'), ask([dns('*.svc.example')])), 'NAME_DENIED');
   });
 
+  describe('a wildcard is refused when any deny rule refuses a name it covers', () => {
+    const wide = {
+      name: 'wide',
+      principals: ['local:*'],
+      allow: { dnsSuffixes: ['example.internal'] },
+      allowWildcardCertificates: true,
+    } satisfies PolicyDocumentInput;
+    /** The same answer from issuance and from enrollment-token creation, which share the deny rules. */
+    function bothRefuse(set: PolicySet, name: string): void {
+      const issued = forbidden(() => set.decide(local('a'), ask([dns(name)])), 'NAME_DENIED');
+      expect(issued.details).toMatchObject({ name });
+      forbidden(() => set.checkBinding('wide', [dns(name)]), 'NAME_DENIED');
+    }
+    function bothAllow(set: PolicySet, name: string): void {
+      expect(set.decide(local('a'), ask([dns(name)])).names).toEqual([dns(name)]);
+      expect(set.checkBinding('wide', [dns(name)]).map(nameKey)).toEqual([`dns:${name}`]);
+    }
+
+    it('a denied zone whose apex is one label below the wildcard (the shipped global deny)', () => {
+      // *.example.internal covers corp.example.internal, which `openssl verify -verify_hostname` accepts for it.
+      const global = policySet([wide], { dnsSuffixes: ['corp.example.internal'] });
+      bothRefuse(global, '*.example.internal');
+      bothRefuse(global, '*.corp.example.internal');
+      bothRefuse(global, '*.a.corp.example.internal');
+      bothAllow(global, '*.web.example.internal');
+      const own = policySet([{ ...wide, deny: { dnsSuffixes: ['corp.example.internal'] } }]);
+      bothRefuse(own, '*.example.internal');
+      bothAllow(own, '*.web.example.internal');
+      // A zone two labels below covers no name *.example.internal covers (a wildcard spans one label only).
+      bothAllow(policySet([wide], { dnsSuffixes: ['a.corp.example.internal'] }), '*.example.internal');
+    });
+
+    it('a denied wildcard *.W denies that wildcard and, failing closed, every name one label below W', () => {
+      for (const set of [
+        policySet([wide], { dnsNames: ['*.blocked.example.internal'] }),
+        policySet([{ ...wide, deny: { dnsNames: ['*.blocked.example.internal'] } }]),
+      ]) {
+        bothRefuse(set, '*.blocked.example.internal');
+        bothRefuse(set, 'a.blocked.example.internal');
+        forbidden(() => set.decide(local('a'), ask([dns('A.Blocked.example.internal')])), 'NAME_DENIED');
+        // Not what *.W does not cover: W itself, names two labels below, wildcards below.
+        bothAllow(set, 'blocked.example.internal');
+        bothAllow(set, 'x.a.blocked.example.internal');
+        bothAllow(set, '*.a.blocked.example.internal');
+        bothAllow(set, 'a.blocked2.example.internal');
+      }
+    });
+
+    it('a denied exact name refuses the wildcard of its parent only', () => {
+      const set = policySet([wide], { dnsNames: ['admin.svc.example.internal', 'localhost'] });
+      bothRefuse(set, '*.svc.example.internal');
+      bothAllow(set, '*.example.internal');
+      bothAllow(set, '*.admin.svc.example.internal');
+    });
+  });
+
+  it('a denied URI prefix denies its apex, and any URI that starts with it, SPIFFE-shaped or not', () => {
+    const set = policySet([
+      {
+        name: 'uris',
+        principals: ['local:*'],
+        allow: {
+          uris: [
+            'spiffe://example.internal/*',
+            'https://x.example/*',
+            'https://x.example/ns/prod',
+            'https://x.example/ns/prod/',
+            'https://x.example/ns/prod/a%20b',
+            'https://x.example/ns/prod/a?admin=1',
+          ],
+        },
+        deny: { uris: ['spiffe://example.internal/ns/prod/*', 'https://x.example/ns/prod/*'] },
+      },
+    ]);
+    const decide = (value: string) => set.decide(local('a'), ask([uri(value)]));
+    for (const value of [
+      'spiffe://example.internal/ns/prod',
+      'spiffe://example.internal/ns/prod/sa/api',
+      'https://x.example/ns/prod',
+      'https://x.example/ns/prod/',
+      'https://x.example/ns/prod/a%20b',
+      'https://x.example/ns/prod/a?admin=1',
+    ]) {
+      const error = forbidden(() => decide(value), 'NAME_DENIED');
+      expect(error.details).toEqual({ name: value, policy: 'uris' });
+    }
+    forbidden(() => set.checkBinding('uris', [uri('spiffe://example.internal/ns/prod')]), 'NAME_DENIED');
+    forbidden(() => set.checkBinding('uris', [uri('https://x.example/ns/prod/a%20b')]), 'NAME_DENIED');
+    for (const value of [
+      'spiffe://example.internal/ns/production',
+      'spiffe://example.internal/ns/pro',
+      'spiffe://example.internal/ns/dev/sa/api',
+      'https://x.example/ns/prodx',
+    ]) {
+      expect(decide(value).names).toEqual([uri(value)]);
+    }
+  });
+
   it('renders templated deny rules per requester', () => {
     const set = policySet([{ ...allowAll, deny: { dnsNames: ['{principalName}-admin.example'] } }]);
     forbidden(() => set.decide(local('bob'), ask([dns('bob-admin.example')])), 'NAME_DENIED');
@@ -542,10 +743,24 @@ describe('choosing the policy', () => {
     forbidden(() => set.decide(local('nobody'), ask([dns('x.example')], { policy: 'third' })), 'POLICY_NOT_PERMITTED');
   });
 
-  it('refuses an unknown named policy with 400 POLICY_UNKNOWN', () => {
-    const error = invalid(() => set.decide(local('a'), ask([dns('x.example')], { policy: 'nope' })), 'POLICY_UNKNOWN');
-    expect(error.details).toEqual({ policy: 'nope' });
-    invalid(() => set.decide(local('nobody'), ask([dns('x.example')], { policy: 'nope' })), 'POLICY_UNKNOWN');
+  it('answers an unknown named policy exactly as one the requester may not use, so no workload learns which exist', () => {
+    for (const who of [local('a'), local('nobody')]) {
+      const unknown = forbidden(
+        () => set.decide(who, ask([dns('x.example')], { policy: 'nope' })),
+        'POLICY_NOT_PERMITTED',
+      );
+      const existing = forbidden(
+        () => set.decide(who, ask([dns('x.example')], { policy: 'third' })),
+        'POLICY_NOT_PERMITTED',
+      );
+      expect(unknown.details).toEqual({ policy: 'nope' });
+      expect(existing.details).toEqual({ policy: 'third' });
+      expect(unknown.constructor).toBe(existing.constructor);
+      expect(unknown.message.replace('"nope"', '"<policy>"')).toBe(existing.message.replace('"third"', '"<policy>"'));
+      expect(unknown.message).toBe(
+        `Policy "nope" is not one you may use: it does not exist or does not list ${who.id} among its principals.`,
+      );
+    }
   });
 
   it('answers NO_POLICY_ALLOWS with each candidate’s reason when the candidates refuse for different reasons', () => {
