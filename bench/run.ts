@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { benchHttpIssuance } from './http-issuance.ts';
 import { benchIssuanceCore } from './issuance-core.ts';
+import { benchPrincipalPatterns } from './principal-pattern.ts';
 import { fmt } from './stats.ts';
 
 /**
@@ -21,5 +22,7 @@ console.log(
     `this run scaled to that sign rate: ${fmt(normalized)} certificates/s ` +
     `(${fmt((100 * normalized) / REFERENCE_CORE)} % of the reference)`,
 );
+console.log('\n== Principal patterns (glob matcher; the RegExp it replaced as the reference, same run)');
+benchPrincipalPatterns();
 console.log('\n== Issuance over HTTP (npm start: local server, DynamoDB Local, software CA key)');
 await benchHttpIssuance();

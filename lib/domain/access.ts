@@ -1,6 +1,12 @@
 import { AuthorizationError } from './errors.ts';
 import { type MimConfig, ROLES, type Role } from './policy.ts';
-import { compilePrincipalPattern, type Principal, principalKey, principalMatches } from './principal.ts';
+import {
+  compilePrincipalPattern,
+  type Principal,
+  type PrincipalPattern,
+  principalKey,
+  principalMatches,
+} from './principal.ts';
 
 /** What a route lets its caller do; each route needs exactly one permission (or none, for public routes). */
 export const PERMISSIONS = [
@@ -50,7 +56,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
 
 /** Role assignments from the configuration, compiled once per process. */
 export class AccessControl {
-  private readonly roles: ReadonlyArray<readonly [Role, readonly RegExp[]]>;
+  private readonly roles: ReadonlyArray<readonly [Role, readonly PrincipalPattern[]]>;
 
   constructor(roles: MimConfig['roles']) {
     this.roles = ROLES.map((role) => [role, roles[role].map(compilePrincipalPattern)] as const);

@@ -45,18 +45,109 @@ export function principalKey(principal: Principal): string | undefined {
 }
 
 /**
- * A compiled principal pattern: `*` matches any run of characters, `?` one character, everything else itself.
- * Case-sensitive, as IAM names are.
+ * A principal pattern, compiled once: `*` matches any run of characters (`/` included, and none at all), `?` exactly
+ * one (one UTF-16 code unit), everything else itself; case-sensitive, as IAM names are, and always the whole key.
  */
-export function compilePrincipalPattern(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
-  return new RegExp(`^${body}$`);
+export interface PrincipalPattern {
+  /** The pattern as written. */
+  readonly source: string;
+  /**
+   * Whether the pattern matches the whole key. Costs at most (|pattern| + 1) · (|key| + 1) character reads, so
+   * about a million for the longest pattern the schema accepts (512) against a 2,048-character key, whatever the
+   * pattern: there is no backtracking to blow up.
+   */
+  test(key: string): boolean;
+}
+
+/**
+ * Compiles a principal pattern into a glob matcher rather than a regular expression: backtracking let a pattern such
+ * as `local:*a*a*a*a*a*a*a*a*a*a*b` spend tens of seconds on a 46-character key, on every issuance (issue #8). The
+ * meaning is the one the regular expressions (`*` → `.*`, `?` → `.`) had, down to a quirk of `.`: it never matched a
+ * line terminator (LF, CR, U+2028, U+2029), so a key containing one matches nothing.
+ * @throws RangeError for a pattern containing a line terminator, which the `principalPattern` schema never accepts.
+ */
+export function compilePrincipalPattern(pattern: string): PrincipalPattern {
+  if (hasLineTerminator(pattern)) throw new RangeError('A principal pattern is one line.');
+  const glob = compileGlob(pattern);
+  return {
+    source: pattern,
+    // The key is scanned for a terminator only once the rest matched, which is rare.
+    test: (key) => globMatches(glob, key) && !hasLineTerminator(key),
+  };
 }
 
 /** Whether any of the compiled patterns matches the principal. */
-export function principalMatches(patterns: readonly RegExp[], principal: Principal): boolean {
+export function principalMatches(patterns: readonly PrincipalPattern[], principal: Principal): boolean {
   const key = principalKey(principal);
   return key !== undefined && patterns.some((p) => p.test(key));
+}
+
+/**
+ * A pattern as literal segments between stars, in which `?` stands for any one character. With no star, `head` is
+ * the whole pattern and `tail` is undefined.
+ */
+interface Glob {
+  readonly head: string;
+  readonly middle: readonly string[];
+  readonly tail: string | undefined;
+  /** The fewest characters the pattern matches: its length without the stars. */
+  readonly minLength: number;
+}
+
+const QUESTION_MARK = 0x3f;
+
+function compileGlob(pattern: string): Glob {
+  const segments = pattern.split('*');
+  if (segments.length === 1) return { head: pattern, middle: [], tail: undefined, minLength: pattern.length };
+  const head = segments[0] ?? '';
+  const tail = segments[segments.length - 1] ?? '';
+  // Empty middle segments come from runs of stars, which match what one star matches.
+  const middle = segments.slice(1, -1).filter((segment) => segment !== '');
+  const minLength = segments.reduce((sum, segment) => sum + segment.length, 0);
+  return { head, middle, tail, minLength };
+}
+
+/**
+ * Whether the key matches the glob, wildcards matching any character. The head must sit at the start and the tail at
+ * the end; each middle segment is placed at its leftmost occurrence after the one before. Leftmost is always safe:
+ * the stars on either side absorb any shift, and it leaves the most room to the segments that follow. So no choice is
+ * ever revisited, and each segment scans the key at most once: ≤ |segment| · |key| reads.
+ */
+function globMatches(glob: Glob, key: string): boolean {
+  if (key.length < glob.minLength) return false;
+  if (glob.tail === undefined) return key.length === glob.head.length && segmentAt(glob.head, key, 0);
+  if (!segmentAt(glob.head, key, 0) || !segmentAt(glob.tail, key, key.length - glob.tail.length)) return false;
+  let cursor = glob.head.length;
+  const limit = key.length - glob.tail.length;
+  for (const segment of glob.middle) {
+    const found = indexOfSegment(segment, key, cursor, limit);
+    if (found < 0) return false;
+    cursor = found + segment.length;
+  }
+  return true;
+}
+
+/** The first position in `[from, limit - |segment|]` where the segment matches the key, or -1. */
+function indexOfSegment(segment: string, key: string, from: number, limit: number): number {
+  for (let at = from; at + segment.length <= limit; at++) if (segmentAt(segment, key, at)) return at;
+  return -1;
+}
+
+function segmentAt(segment: string, key: string, at: number): boolean {
+  for (let i = 0; i < segment.length; i++) {
+    const expected = segment.charCodeAt(i);
+    if (expected !== QUESTION_MARK && expected !== key.charCodeAt(at + i)) return false;
+  }
+  return true;
+}
+
+/** Whether the text holds an LF, CR, U+2028 or U+2029: what a regular expression's `.` never matches. */
+function hasLineTerminator(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
 }
 
 /**
