@@ -5,7 +5,8 @@ import { type CreateEnrollmentTokenDeps, createEnrollmentToken } from '#lib/use-
 
 /**
  * `POST /v1/enrollment-tokens` (201): a one-time token a machine outside AWS presents on `POST /v1/enroll`. With an
- * Idempotency-Key a retry gets the same token; the stored answer holds it only sealed under that key.
+ * Idempotency-Key a retry gets the same token; the stored answer holds it only sealed under that key and the
+ * server's sealing secret (`deps.idempotency` must have one, or a keyed request is refused).
  */
 export function makeCreateEnrollmentTokenHandler(deps: ApiHandlerDeps & CreateEnrollmentTokenDeps): HttpApiHandler {
   return makeApiHandler(

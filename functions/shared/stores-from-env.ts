@@ -5,6 +5,7 @@ import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { createIdempotencyGuard, type IdempotencyGuard } from '#lib/http/idempotency.ts';
+import type { SecretMac } from '#lib/ports/secret-mac.ts';
 
 /**
  * The stores in the table named by MIM_TABLE_NAME, sharing one client. Kept apart from `lambda-runtime.ts` so
@@ -32,8 +33,11 @@ export function enrollmentTokensFromEnv(): DynamoDbEnrollmentTokens {
   return new DynamoDbEnrollmentTokens(doc, tableName);
 }
 
-/** Idempotency records live in the same table (partition `IDEMPOTENCY`), expiring through its `ttl` attribute. */
-export function idempotencyFromEnv(): IdempotencyGuard {
+/**
+ * Idempotency records live in the same table (partition `IDEMPOTENCY`), expiring through its `ttl` attribute. Only a
+ * function whose route seals fields passes a `sealingSecret`; without one such a route refuses keyed requests.
+ */
+export function idempotencyFromEnv(options: { sealingSecret?: SecretMac } = {}): IdempotencyGuard {
   const { client, tableName } = table();
-  return createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName }));
+  return createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName }), options);
 }

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import {
   AttributeType,
   BillingMode,
@@ -7,10 +7,12 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ENV } from '#lib/config/env.ts';
 import { INVENTORY_TABLE } from '#lib/config/inventory-table.ts';
+import type { ResolvedTableGrant } from '#lib/config/table-grants.ts';
 
 /** The inventory table's fixed CloudFormation logical id. */
 export const INVENTORY_TABLE_LOGICAL_ID = 'InventoryTable';
@@ -49,25 +51,29 @@ export class InventoryTable extends Construct {
     }
   }
 
-  /** Read access (table and indexes) and the env var naming the table, together, so the two cannot drift. */
-  grantRead(fn: LambdaFunction): void {
-    this.table.grantReadData(fn);
-    this.afterGrant(fn);
-  }
-
-  /** Read/write access (table and indexes) and the env var naming the table. */
-  grantReadWrite(fn: LambdaFunction): void {
-    this.table.grantReadWriteData(fn);
-    this.afterGrant(fn);
-  }
-
-  private afterGrant(fn: LambdaFunction): void {
+  /**
+   * Exactly the item operations and partitions of `grants` (see `lib/config/table-grants.ts`), and the env var naming
+   * the table, together, so the two cannot drift. Each grant is one statement:
+   * - on the table: `ForAllValues:StringLike` on `dynamodb:LeadingKeys` (the partition key of every item the request
+   *   touches must match a pattern), with a `Null` check so that a request without a partition key, such as a Scan,
+   *   never qualifies;
+   * - on one index (`<table ARN>/index/<name>`, Query only): the same LeadingKeys patterns, for the index's partition
+   *   key. No `Null` check there: if DynamoDB evaluates no leading key for an index query, the statement still only
+   *   opens Query on that one index.
+   */
+  grant(fn: LambdaFunction, grants: readonly ResolvedTableGrant[]): void {
+    if (grants.length === 0) return;
+    for (const grant of grants) {
+      const leadingKeys = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.partitionPatterns] } };
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: grant.actions.map((action) => `dynamodb:${action}`),
+          resources: [grant.index === undefined ? this.table.tableArn : `${this.table.tableArn}/index/${grant.index}`],
+          conditions:
+            grant.index === undefined ? { ...leadingKeys, Null: { 'dynamodb:LeadingKeys': 'false' } } : leadingKeys,
+        }),
+      );
+    }
     fn.addEnvironment(ENV.tableName, this.table.tableName);
-    Validations.of(fn.role ?? fn).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${INVENTORY_TABLE_LOGICAL_ID}.Arn>/index/*]`,
-      reason:
-        'Queries go through the global secondary indexes (expiry, byType, byOwner), which IAM names as ' +
-        '<table ARN>/index/<name>; the wildcard covers the indexes of this one table only.',
-    });
   }
 }

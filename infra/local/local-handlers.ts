@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { makeCreateEnrollmentTokenHandler } from '#functions/create-enrollment-token/handler.ts';
 import { makeDeletePolicyHandler } from '#functions/delete-policy/handler.ts';
+import type { FunctionName } from '#functions/function-access.ts';
 import { makeGetCaChainHandler } from '#functions/get-ca-chain/handler.ts';
 import { makeGetCertificateHandler } from '#functions/get-certificate/handler.ts';
 import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
@@ -35,12 +36,20 @@ import type { LocalHandlers } from './local-server.ts';
 /** Only this process writes the local table's policies, and it invalidates on each write; this bounds the rest. */
 const LOCAL_POLICY_CACHE_MS = 60_000;
 
-export interface LocalHandlerDeps {
-  readonly inventory: CertificateInventory;
-  readonly chainStore: CaChainStore;
+/** The table-backed stores of one function, all on that function's own (guarded) DynamoDB client. */
+export interface FunctionStores {
+  readonly inventory: CertificateInventory & CaChainStore;
   readonly policyStore: PolicyStore;
   readonly tokenStore: EnrollmentTokenStore;
   readonly idempotency: IdempotencyGuard;
+}
+
+export interface LocalHandlerDeps {
+  /**
+   * Each function's stores, built on a client that allows exactly that function's table grants (as its Lambda's IAM
+   * role does), so that a local request fails where the deployed function would be denied.
+   */
+  readonly storesFor: (name: FunctionName) => FunctionStores;
   readonly config: MimConfig;
   readonly issuer: IssuerContext;
   readonly caId: string;
@@ -62,49 +71,65 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
     access: new AccessControl(deps.config.roles),
   };
   const issuer = async () => deps.issuer;
-  const policies = policySetLoader({
-    policyStore: deps.policyStore,
-    clock: deps.clock,
-    deny: deps.config.deny,
-    maxAgeMs: LOCAL_POLICY_CACHE_MS,
-  });
-  const managePolicies = {
-    ...http,
-    policyStore: invalidatingPolicyStore(deps.policyStore, policies),
-    clock: deps.clock,
+  const stores = (name: FunctionName) => deps.storesFor(name);
+  // Each function that evaluates policies loads them through its own client, as its Lambda does.
+  const policiesOf = (name: FunctionName) =>
+    policySetLoader({
+      policyStore: stores(name).policyStore,
+      clock: deps.clock,
+      deny: deps.config.deny,
+      maxAgeMs: LOCAL_POLICY_CACHE_MS,
+    });
+  const issuePolicies = policiesOf('issue-certificate');
+  const tokenPolicies = policiesOf('create-enrollment-token');
+  const bothLoaders = {
+    invalidate: () => {
+      issuePolicies.invalidate();
+      tokenPolicies.invalidate();
+    },
   };
+  const managePolicies = (name: FunctionName) => ({
+    ...http,
+    policyStore: invalidatingPolicyStore(stores(name).policyStore, bothLoaders),
+    clock: deps.clock,
+  });
   return {
     health: makeHealthHandler(http),
     'get-openapi': makeGetOpenApiHandler(http),
-    'get-ca-chain': makeGetCaChainHandler({ ...http, chainStore: deps.chainStore, caId: deps.caId, clock: deps.clock }),
+    'get-ca-chain': makeGetCaChainHandler({
+      ...http,
+      chainStore: stores('get-ca-chain').inventory,
+      caId: deps.caId,
+      clock: deps.clock,
+    }),
     'issue-certificate': makeIssueCertificateHandler({
       ...http,
-      idempotency: deps.idempotency,
+      idempotency: stores('issue-certificate').idempotency,
       issuer,
-      inventory: deps.inventory,
-      tokens: deps.tokenStore,
-      policies,
+      inventory: stores('issue-certificate').inventory,
+      tokens: stores('issue-certificate').tokenStore,
+      policies: issuePolicies,
       clock: deps.clock,
     }),
-    'get-certificate': makeGetCertificateHandler({ ...http, inventory: deps.inventory }),
+    'get-certificate': makeGetCertificateHandler({ ...http, inventory: stores('get-certificate').inventory }),
     'revoke-certificate': makeRevokeCertificateHandler({
       ...http,
-      idempotency: deps.idempotency,
-      inventory: deps.inventory,
+      idempotency: stores('revoke-certificate').idempotency,
+      inventory: stores('revoke-certificate').inventory,
       clock: deps.clock,
     }),
-    'list-identities': makeListIdentitiesHandler({ ...http, inventory: deps.inventory }),
-    'get-identity': makeGetIdentityHandler({ ...http, inventory: deps.inventory }),
-    'list-audit-events': makeListAuditEventsHandler({ ...http, inventory: deps.inventory }),
-    'list-policies': makeListPoliciesHandler(managePolicies),
-    'get-policy': makeGetPolicyHandler(managePolicies),
-    'put-policy': makePutPolicyHandler(managePolicies),
-    'delete-policy': makeDeletePolicyHandler(managePolicies),
+    'list-identities': makeListIdentitiesHandler({ ...http, inventory: stores('list-identities').inventory }),
+    'get-identity': makeGetIdentityHandler({ ...http, inventory: stores('get-identity').inventory }),
+    'list-audit-events': makeListAuditEventsHandler({ ...http, inventory: stores('list-audit-events').inventory }),
+    'list-policies': makeListPoliciesHandler(managePolicies('list-policies')),
+    'get-policy': makeGetPolicyHandler(managePolicies('get-policy')),
+    'put-policy': makePutPolicyHandler(managePolicies('put-policy')),
+    'delete-policy': makeDeletePolicyHandler(managePolicies('delete-policy')),
     'create-enrollment-token': makeCreateEnrollmentTokenHandler({
       ...http,
-      idempotency: deps.idempotency,
-      tokens: deps.tokenStore,
-      policies,
+      idempotency: stores('create-enrollment-token').idempotency,
+      tokens: stores('create-enrollment-token').tokenStore,
+      policies: tokenPolicies,
       clock: deps.clock,
       defaultTtl: deps.config.enrollmentTokens.defaultTtl,
       maxTtl: deps.config.enrollmentTokens.maxTtl,

@@ -3,21 +3,26 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { API_FUNCTION_ACCESS, FUNCTION_TABLE_ACCESS, type FunctionName } from '#functions/function-access.ts';
+import { guardTableAccess } from '#lib/adapters/dynamodb-access-guard.ts';
 import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { SERVICE_NAME } from '#lib/config/env.ts';
+import { resolveTableGrants } from '#lib/config/table-grants.ts';
 import type { MimConfig } from '#lib/domain/policy.ts';
 import { createIdempotencyGuard } from '#lib/http/idempotency.ts';
 import { systemClock } from '#lib/ports/clock.ts';
+import type { SecretMac } from '#lib/ports/secret-mac.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
-import { buildLocalHandlers } from './local-handlers.ts';
+import { buildLocalHandlers, type FunctionStores } from './local-handlers.ts';
 import { createLocalServer, type LocalRequestLog } from './local-server.ts';
+import { loadOrCreateSealKey } from './seal-key.ts';
 
 export interface LocalOptions {
   readonly port: number;
@@ -72,6 +77,33 @@ async function principalToken(dataDir: string, name: string): Promise<string> {
 }
 
 /**
+ * Each function's stores on a DynamoDB client of its own that allows exactly the function's table grants, as its
+ * Lambda's role does in AWS; only a function that seals answers gets the sealing secret, as only its Lambda may use
+ * the KMS key. Built on first use and kept.
+ */
+function functionStores(endpoint: string, sealingSecret: SecretMac): (name: FunctionName) => FunctionStores {
+  const built = new Map<FunctionName, FunctionStores>();
+  return (name) => {
+    const existing = built.get(name);
+    if (existing) return existing;
+    const { client, doc } = createDocumentClient({ endpoint, region: 'local' });
+    guardTableAccess(client, name, resolveTableGrants(FUNCTION_TABLE_ACCESS[name], LOCAL_CA_ID));
+    const seals = name !== 'bootstrap-ca' && API_FUNCTION_ACCESS[name].sealsAnswers === true;
+    const stores: FunctionStores = {
+      inventory: new DynamoDbInventory(doc, LOCAL_TABLE_NAME),
+      policyStore: new DynamoDbPolicyStore(doc, LOCAL_TABLE_NAME),
+      tokenStore: new DynamoDbEnrollmentTokens(doc, LOCAL_TABLE_NAME),
+      idempotency: createIdempotencyGuard(
+        createDynamoDbIdempotencyStore({ client, tableName: LOCAL_TABLE_NAME }),
+        seals ? { sealingSecret } : {},
+      ),
+    };
+    built.set(name, stores);
+    return stores;
+  };
+}
+
+/**
  * Brings up the whole control plane on this machine: DynamoDB Local (a child process, data under the data
  * directory), the inventory table from the stack's own definition, the local CA, and the HTTP server on 127.0.0.1.
  */
@@ -89,16 +121,18 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
   };
   try {
     options.progress(`DynamoDB Local ready at ${dynamo.endpoint} (${Date.now() - started} ms)`);
-    const { client, doc } = createDocumentClient({ endpoint: dynamo.endpoint, region: 'local' });
+    const { client } = createDocumentClient({ endpoint: dynamo.endpoint, region: 'local' });
     await createTableIfMissing(client, LOCAL_TABLE_NAME);
-    const inventory = new DynamoDbInventory(doc, LOCAL_TABLE_NAME);
     options.progress(`inventory table "${LOCAL_TABLE_NAME}" ready`);
+    const seal = await loadOrCreateSealKey(dataDir);
+    const storesFor = functionStores(dynamo.endpoint, seal.mac);
+    const bootstrap = storesFor('bootstrap-ca');
 
     const warn = (message: string) => options.progress(`warning: ${message}`);
     const root = await loadOrCreateSoftwareKey(dataDir, 'root', 'EC_P256', warn);
     const issuing = await loadOrCreateSoftwareKey(dataDir, 'issuing', 'EC_P256', warn);
     const ca = await bootstrapCa(
-      { rootSigner: root.signer, issuingSigner: issuing.signer, chainStore: inventory, clock: systemClock },
+      { rootSigner: root.signer, issuingSigner: issuing.signer, chainStore: bootstrap.inventory, clock: systemClock },
       {
         caId: LOCAL_CA_ID,
         rootCommonName: 'MIM Local Root CA',
@@ -109,8 +143,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     );
     options.progress(ca.created ? 'local CA created (root and issuing keys in ca/, mode 600)' : 'local CA reused');
 
-    const policyStore = new DynamoDbPolicyStore(doc, LOCAL_TABLE_NAME);
-    const seeded = await seedPolicies({ policyStore, clock: systemClock }, options.config);
+    const seeded = await seedPolicies({ policyStore: bootstrap.policyStore, clock: systemClock }, options.config);
     options.progress(
       `policies from the configuration: ${seeded.created.length} created, ${seeded.updated.length} updated, ` +
         `${seeded.deleted.length} deleted, ${seeded.unchanged.length} unchanged`,
@@ -125,11 +158,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     }
     const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' });
     const handlers = buildLocalHandlers({
-      inventory,
-      chainStore: inventory,
-      policyStore,
-      tokenStore: new DynamoDbEnrollmentTokens(doc, LOCAL_TABLE_NAME),
-      idempotency: createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName: LOCAL_TABLE_NAME })),
+      storesFor,
       config: options.config,
       issuer: ca.issuer,
       caId: LOCAL_CA_ID,

@@ -15,12 +15,23 @@ import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-la
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import {
+  API_FUNCTION_ACCESS,
+  FUNCTION_TABLE_ACCESS,
+  type FunctionAccess,
+  type FunctionName,
+} from '#functions/function-access.ts';
 import { type ApiFunctionName, ROUTES } from '#functions/routes.ts';
 import { ENV } from '#lib/config/env.ts';
+import { resolveTableGrants } from '#lib/config/table-grants.ts';
 import { type MimConfigInput, parseMimConfig } from '#lib/domain/policy.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
 import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
+import { SigningKey } from '../constructs/signing-key.ts';
+
+/** Fixed logical id of the sealing key: replacing it would make every stored sealed answer unreadable. */
+export const SEAL_KEY_LOGICAL_ID = 'SealKey';
 
 export interface ControlPlaneStackProps extends StackProps {
   /**
@@ -45,37 +56,6 @@ export interface ControlPlaneStackProps extends StackProps {
   /** Powertools log level of every function. Default `INFO`. */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
-
-/** What an API function may touch. Every grant also sets the env var naming the resource. */
-export interface FunctionAccess {
-  readonly table?: 'read' | 'readWrite';
-  /** `kms:Sign` with the issuing key. */
-  readonly signsWithIssuingKey?: boolean;
-  /** Serves or signs with the CA chain: gets MIM_CA_ID and deploys after the bootstrap has written the chain. */
-  readonly usesCaChain?: boolean;
-}
-
-/**
- * Least privilege per API function. A `Record` over every function name, so a route added to `ROUTES` does not
- * typecheck until its access is declared here.
- */
-export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
-  health: {},
-  'get-ca-chain': { table: 'read', usesCaChain: true },
-  'get-openapi': {},
-  'issue-certificate': { table: 'readWrite', signsWithIssuingKey: true, usesCaChain: true },
-  'get-certificate': { table: 'read' },
-  'revoke-certificate': { table: 'readWrite' },
-  'list-identities': { table: 'read' },
-  'get-identity': { table: 'read' },
-  'route-not-found': {},
-  'list-policies': { table: 'read' },
-  'get-policy': { table: 'read' },
-  'put-policy': { table: 'readWrite' },
-  'delete-policy': { table: 'readWrite' },
-  'create-enrollment-token': { table: 'readWrite' },
-  'list-audit-events': { table: 'read' },
-};
 
 /**
  * The control plane as one stack: the inventory table, the CA's KMS keys, the custom resource that bootstraps the CA,
@@ -106,11 +86,19 @@ export class ControlPlaneStack extends Stack {
       }).fn;
 
     const inventory = new InventoryTable(this, 'Inventory');
+    const tableGrants = (name: FunctionName) => resolveTableGrants(FUNCTION_TABLE_ACCESS[name], caId);
     const keys = new CaKeys(this, 'CaKeys', { aliasPrefix: `alias/mim-${caId}` });
+    // The server-held half of the secret that seals stored token answers: reading the table is never enough.
+    const sealKey = new SigningKey(this, 'SealKey', {
+      kind: 'mac',
+      logicalId: SEAL_KEY_LOGICAL_ID,
+      alias: `alias/mim-${caId}-seal`,
+      description: 'Machine identity control plane: HMAC key sealing stored idempotent answers that hold secrets',
+    });
 
     const bootstrapFn = newFunction('BootstrapCa', 'bootstrap-ca');
     keys.grantBootstrap(bootstrapFn);
-    inventory.grantReadWrite(bootstrapFn);
+    inventory.grant(bootstrapFn, tableGrants('bootstrap-ca'));
     bootstrapFn.addEnvironment(ENV.caId, caId);
     // The Provider framework speaks CloudFormation's response protocol, so the handler just returns a result.
     const provider = new Provider(this, 'CaBootstrapProvider', {
@@ -137,9 +125,9 @@ export class ControlPlaneStack extends Stack {
     const functions = new Map<ApiFunctionName, LambdaFunction>();
     for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {
       const fn = newFunction(pascal(name), name, name === 'issue-certificate' ? 1024 : undefined);
-      if (access.table === 'read') inventory.grantRead(fn);
-      if (access.table === 'readWrite') inventory.grantReadWrite(fn);
+      inventory.grant(fn, tableGrants(name));
       if (access.signsWithIssuingKey) keys.grantIssue(fn);
+      if (access.sealsAnswers) sealKey.grantUse(fn, ENV.sealKeyId);
       if (access.usesCaChain) {
         fn.addEnvironment(ENV.caId, caId);
         fn.node.addDependency(bootstrap);

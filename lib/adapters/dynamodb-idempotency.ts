@@ -1,10 +1,10 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { INVENTORY_TABLE } from '#lib/config/inventory-table.ts';
+import { INVENTORY_TABLE, TABLE_PARTITIONS } from '#lib/config/inventory-table.ts';
 
 /** The partition that holds every idempotency record of the inventory table. */
-export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
+export const IDEMPOTENCY_PARTITION = TABLE_PARTITIONS.idempotency;
 
 /** The attribute holding a record's expiry in epoch seconds; the table's TTL attribute. */
 export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = INVENTORY_TABLE.timeToLiveAttribute;

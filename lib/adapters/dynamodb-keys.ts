@@ -1,4 +1,10 @@
-import { INVENTORY_TABLE, type InventoryIndexName } from '#lib/config/inventory-table.ts';
+import {
+  INDEX_PARTITIONS,
+  INVENTORY_TABLE,
+  type InventoryIndexName,
+  partitionPrefix,
+  TABLE_PARTITIONS,
+} from '#lib/config/inventory-table.ts';
 import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
 
 /**
@@ -48,6 +54,18 @@ export const BASE_TABLE = { name: undefined, ...TABLE_KEY } as const;
 /** The table or any of its key-bearing indexes, as the query helpers take it. */
 export type KeyedIndex = typeof BASE_TABLE | typeof EXPIRY_INDEX | typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX;
 
+/** Key prefixes, from the partition declarations the stack's grants are made of. */
+const PREFIX = {
+  certificate: partitionPrefix(TABLE_PARTITIONS.certificate),
+  identity: partitionPrefix(TABLE_PARTITIONS.identity),
+  audit: partitionPrefix(TABLE_PARTITIONS.audit),
+  policyHistory: partitionPrefix(TABLE_PARTITIONS.policyHistory),
+  enrollmentToken: partitionPrefix(TABLE_PARTITIONS.enrollmentToken),
+  expiry: partitionPrefix(INDEX_PARTITIONS.expiry),
+  byType: partitionPrefix(INDEX_PARTITIONS.byType),
+  byOwner: partitionPrefix(INDEX_PARTITIONS.byOwner),
+} as const;
+
 function tableKey(pk: string, sk: string): Record<string, string> {
   return { [TABLE_KEY.partitionKey]: pk, [TABLE_KEY.sortKey]: sk };
 }
@@ -65,25 +83,30 @@ function iso(timestamp: string): string {
 }
 
 export function certificateKey(serialNumber: string): Record<string, string> {
-  return tableKey(`CERT#${serialNumber}`, 'CERT');
+  return tableKey(`${PREFIX.certificate}${serialNumber}`, 'CERT');
 }
 
 export function identityKey(identityId: string): Record<string, string> {
-  return tableKey(`IDN#${identityId}`, 'IDN');
+  return tableKey(`${PREFIX.identity}${identityId}`, 'IDN');
+}
+
+/** The CA chain's partition: the one value `TABLE_PARTITIONS.caChain` stands for with this CA id. */
+export function caChainPartition(caId: string): string {
+  return TABLE_PARTITIONS.caChain.replace('{caId}', caId);
 }
 
 export function caChainKey(caId: string): Record<string, string> {
-  return tableKey(`CA#${caId}`, 'CHAIN');
+  return tableKey(caChainPartition(caId), 'CHAIN');
 }
 
 export function auditKey(at: string, eventId: string): Record<string, string> {
   const when = iso(at);
-  return tableKey(`AUDIT#${when.slice(0, 10)}`, `${when}#${eventId}`);
+  return tableKey(`${PREFIX.audit}${when.slice(0, 10)}`, `${when}#${eventId}`);
 }
 
 /** The audit partition of one UTC day. */
 export function auditPartition(day: Date): string {
-  return `AUDIT#${utcDay(day)}`;
+  return `${PREFIX.audit}${utcDay(day)}`;
 }
 
 /** The expiry index attributes an active certificate carries; revocation REMOVEs them. */
@@ -96,7 +119,7 @@ export function expiryAttributes(notAfter: string, serialNumber: string): Record
 }
 
 export function expiryPartition(day: Date): string {
-  return `EXP#${utcDay(day)}`;
+  return `${PREFIX.expiry}${utcDay(day)}`;
 }
 
 /**
@@ -127,7 +150,7 @@ export function identityIndexAttributes(identity: IdentityIndexFields): Record<s
 }
 
 export function typePartition(type: IdentityType): string {
-  return `TYPE#${type}`;
+  return `${PREFIX.byType}${type}`;
 }
 
 /** byType sort key prefix; undefined when every status is wanted. */
@@ -136,7 +159,7 @@ export function typeSortPrefix(status: IdentityStatus | undefined): string | und
 }
 
 export function ownerPartition(owner: string): string {
-  return `OWNER#${owner}`;
+  return `${PREFIX.byOwner}${owner}`;
 }
 
 export function ownerSortPrefix(type: IdentityType, status: IdentityStatus | undefined): string {
@@ -150,7 +173,7 @@ export function ownerSortPrefix(type: IdentityType, status: IdentityStatus | und
 export const TTL_ATTRIBUTE = INVENTORY_TABLE.timeToLiveAttribute;
 
 /** The partition of every current policy. */
-export const CURRENT_POLICY_PARTITION = 'POLICY';
+export const CURRENT_POLICY_PARTITION = TABLE_PARTITIONS.currentPolicies;
 
 /** Sort key prefix of the current policies in their partition. */
 export const CURRENT_POLICY_SORT_PREFIX = 'CUR#';
@@ -163,7 +186,7 @@ export function currentPolicyKey(name: string): Record<string, string> {
 const VERSION_DIGITS = 10;
 
 export function policyHistoryPartition(name: string): string {
-  return `POLICYV#${name}`;
+  return `${PREFIX.policyHistory}${name}`;
 }
 
 export function policyVersionKey(name: string, version: number): Record<string, string> {
@@ -174,5 +197,5 @@ export function policyVersionKey(name: string, version: number): Record<string, 
 }
 
 export function enrollmentTokenKey(tokenHash: string): Record<string, string> {
-  return tableKey(`ETOKEN#${tokenHash}`, 'ETOKEN');
+  return tableKey(`${PREFIX.enrollmentToken}${tokenHash}`, 'ETOKEN');
 }

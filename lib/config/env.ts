@@ -7,6 +7,8 @@ export const ENV = {
   issuingKeyId: 'MIM_ISSUING_KEY_ID',
   rootKeyId: 'MIM_ROOT_KEY_ID',
   caId: 'MIM_CA_ID',
+  /** The KMS HMAC_256 key that seals the stored answers of idempotent enrollment token creations. */
+  sealKeyId: 'MIM_SEAL_KEY_ID',
   dynamoDbEndpoint: 'MIM_DYNAMODB_ENDPOINT',
 } as const;
 

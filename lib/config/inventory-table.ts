@@ -21,3 +21,36 @@ export const INVENTORY_TABLE = {
 } as const;
 
 export type InventoryIndexName = (typeof INVENTORY_TABLE.indexes)[number]['name'];
+
+/**
+ * The table's partitions by what they hold: the value of `pk` (or of an index's partition key) matches one of these
+ * patterns, where a trailing `*` stands for any rest and `{caId}` for the CA's id. Declared once, as plain data: the
+ * adapters build their keys from the prefixes, the CDK stack turns them into `dynamodb:LeadingKeys` conditions, and
+ * the local runtime's access guard checks every request against the same grants.
+ */
+export const TABLE_PARTITIONS = {
+  certificate: 'CERT#*',
+  identity: 'IDN#*',
+  caChain: 'CA#{caId}',
+  audit: 'AUDIT#*',
+  currentPolicies: 'POLICY',
+  policyHistory: 'POLICYV#*',
+  enrollmentToken: 'ETOKEN#*',
+  idempotency: 'IDEMPOTENCY',
+} as const;
+export type TablePartition = keyof typeof TABLE_PARTITIONS;
+
+/** The partitions of each index, by index name. */
+export const INDEX_PARTITIONS: { readonly [N in InventoryIndexName]: string } = {
+  expiry: 'EXP#*',
+  byType: 'TYPE#*',
+  byOwner: 'OWNER#*',
+};
+
+/** The fixed part of a `<prefix>*` partition pattern: what every key of that partition starts with. */
+export function partitionPrefix(pattern: string): string {
+  if (!pattern.endsWith('*') || pattern.indexOf('*') !== pattern.length - 1) {
+    throw new Error(`partition pattern ${pattern} is not a prefix pattern`);
+  }
+  return pattern.slice(0, -1);
+}

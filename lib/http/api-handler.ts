@@ -29,7 +29,8 @@ export interface RouteSpec<
   readonly auth: 'required' | 'none';
   /**
    * Honour an `Idempotency-Key` header: a retry with the same key, caller and input gets the stored answer.
-   * `sealFields` names top-level body fields that are secrets, stored only encrypted under the key.
+   * `sealFields` names top-level body fields that are secrets, stored only encrypted under a key derived from the
+   * Idempotency-Key and the server-held sealing secret (see `IdempotencyGuardOptions.sealingSecret`).
    */
   readonly idempotent?: { readonly sealFields?: readonly string[] };
   readonly body?: B;

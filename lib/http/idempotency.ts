@@ -9,6 +9,7 @@ import {
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context } from 'aws-lambda';
 import { ConflictError, ControlPlaneError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import type { SecretMac } from '#lib/ports/secret-mac.ts';
 
 /** What identifies one idempotent request, and what must be identical when it is retried. */
 export interface IdempotencyScope {
@@ -20,7 +21,10 @@ export interface IdempotencyScope {
   readonly key: string | undefined;
   /** What must be identical on a retry (parsed body + path params); a different payload under the same key is a 409. */
   readonly payload: unknown;
-  /** Top-level fields of the result's `body` that are secrets: stored sealed, returned in clear. */
+  /**
+   * Top-level fields of the result's `body` that are secrets: stored sealed, returned in clear. Needs the guard's
+   * `sealingSecret`.
+   */
   readonly sealFields?: readonly string[];
 }
 
@@ -33,6 +37,9 @@ export interface IdempotencyScope {
  * @throws ConflictError `IDEMPOTENCY_KEY_REUSED` when the key was used with a different payload.
  * @throws ConflictError `IDEMPOTENCY_REQUEST_IN_PROGRESS` when a request with the same key has not finished yet.
  * @throws InternalError `IDEMPOTENCY_STORE_FAILED` when the store fails (e.g. DynamoDB errors).
+ * @throws InternalError `IDEMPOTENCY_SEAL_FAILED` without running when `sealFields` are asked for and the guard has
+ *   no `sealingSecret`; `IDEMPOTENCY_RECORD_INVALID` when a stored answer cannot be unsealed (e.g. another secret);
+ *   the secret's own errors (e.g. `MAC_KEY_UNAVAILABLE`) without running when it fails.
  */
 export type IdempotencyGuard = <T extends { readonly body: unknown }>(
   scope: IdempotencyScope,
@@ -48,6 +55,12 @@ export interface IdempotencyGuardOptions {
    * block its key for the whole `expiresAfterSeconds`. Default 60 s (API Gateway gives up after 30 s).
    */
   readonly inProgressExpiresAfterSeconds?: number;
+  /**
+   * The server-held half of the key that seals `sealFields` (a KMS HMAC key in AWS, `<dataDir>/seal.key` locally).
+   * Without it a request that asks for sealing is refused before it runs: its secret is never stored sealed under
+   * the Idempotency-Key alone. Called once per such request, first call or replay; never for other requests.
+   */
+  readonly sealingSecret?: SecretMac;
 }
 
 const DEFAULT_EXPIRES_AFTER_SECONDS = 24 * 60 * 60;
@@ -100,7 +113,8 @@ export function createIdempotencyGuard(
     if (scope.key === undefined) return run();
     const key = validKey(scope.key);
     const sealFields = scope.sealFields ?? [];
-    const secret = sealFields.length > 0 ? sealingKey(key, scope) : undefined;
+    // Derived before `run`, so that a missing or failing secret refuses the request before anything happens.
+    const secret = sealFields.length > 0 ? await sealingKey(options.sealingSecret, key, scope) : undefined;
     const request: IdempotentRequest = {
       scope: { route: scope.route, principalId: scope.principalId, key },
       payload: scope.payload,
@@ -198,20 +212,36 @@ function transformFields(
 }
 
 /*
- * Sealing. A replay must return the enrollment token, yet the token must never sit in the table in clear. Powertools
- * stores the Idempotency-Key only as a SHA-256 hash, so a key derived from the raw Idempotency-Key is one only a caller
- * presenting that key again can rebuild: the table (or a backup of it) alone opens nothing. The protection is as strong
- * as the key's entropy, which a random UUID provides. AES-256-GCM with a random IV; the field name is authenticated
- * data, so a sealed value cannot be moved to another field. The salt is constant (the key is the secret); `info` binds
- * the derived key to the route and principal.
+ * Sealing. A replay must return the enrollment token, yet the token must never sit in the table in clear, and the
+ * table (or a backup, an export, a stream consumer) alone must open nothing. Powertools stores the Idempotency-Key
+ * only as a SHA-256 hash, but a caller may choose a short key (`z`): a key derived from it alone falls to a few dozen
+ * guesses by anyone who reads the table. So the sealing key is derived from two halves, and neither opens anything
+ * alone:
+ * - the raw Idempotency-Key, which only the caller presenting it again has;
+ * - an HMAC of the request's scope under a server-held secret (`SecretMac`: a KMS HMAC key, which never leaves KMS,
+ *   or a 0600 key file locally), which the table never contains. A table reader must get the server to compute it
+ *   for each guess (in AWS, one `kms:GenerateMac` per guess, with permission on the key and a CloudTrail entry each).
+ * The key is also in the MAC's message, so the server part differs per key and serves no other request. AES-256-GCM
+ * with a random IV; the field name is authenticated data, so a sealed value cannot be moved to another field. `info`
+ * binds the derived key to the route and principal. v1 derived the key from the Idempotency-Key alone; its records
+ * no longer open (a replay answers IDEMPOTENCY_RECORD_INVALID) and expire within their 24 h.
  */
-const SEAL_SALT = 'machine-identity-control-plane/idempotency-seal/v1';
+const SEAL_SALT = 'machine-identity-control-plane/idempotency-seal/v2';
+const SEAL_MAC_LABEL = 'idempotency-seal/v2';
+/** HMAC-SHA-256, as `SecretMac` promises. */
+const SERVER_PART_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-function sealingKey(key: string, scope: IdempotencyScope): Buffer {
+async function sealingKey(server: SecretMac | undefined, key: string, scope: IdempotencyScope): Promise<Buffer> {
+  if (server === undefined) throw unsealable();
+  const message = Buffer.from(JSON.stringify([SEAL_MAC_LABEL, scope.route, scope.principalId, key]), 'utf8');
+  const serverPart = await server.mac(message);
+  if (serverPart.length !== SERVER_PART_BYTES) throw unsealable();
   const info = JSON.stringify([scope.route, scope.principalId]);
-  return Buffer.from(hkdfSync('sha256', key, SEAL_SALT, info, 32));
+  // The server part has a fixed length, so the concatenation is unambiguous.
+  const ikm = Buffer.concat([serverPart, Buffer.from(key, 'utf8')]);
+  return Buffer.from(hkdfSync('sha256', ikm, SEAL_SALT, info, 32));
 }
 
 function seal(secret: Buffer, field: string, value: unknown): string {
@@ -237,7 +267,10 @@ function unseal(secret: Buffer, field: string, sealed: unknown): unknown {
   }
 }
 
-/** Thrown inside the idempotent call, so Powertools deletes the record: a secret is never stored in clear. */
+/**
+ * A result that cannot be sealed: thrown before the request runs (no server secret), or inside the idempotent call so
+ * that Powertools deletes the record. Either way a secret is never stored in clear nor under the key alone.
+ */
 function unsealable(): InternalError {
   return new InternalError(
     'IDEMPOTENCY_SEAL_FAILED',

@@ -210,7 +210,7 @@ export function policySetLoader(deps: {
  * The store, with every successful write invalidating the loader: one process that both changes and evaluates
  * policies (the local server) sees each change at once without reading the store on every request.
  */
-export function invalidatingPolicyStore(store: PolicyStore, loader: PolicySetLoader): PolicyStore {
+export function invalidatingPolicyStore(store: PolicyStore, loader: Pick<PolicySetLoader, 'invalidate'>): PolicyStore {
   return {
     listPolicies: () => store.listPolicies(),
     getPolicy: (name) => store.getPolicy(name),

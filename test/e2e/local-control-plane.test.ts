@@ -62,7 +62,7 @@ describe('local control plane (npm start)', () => {
     const res = await api('GET', '/v1/health', { auth: null });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ok' });
-    for (const file of ['admin-token', 'ca/root-key.pem', 'ca/issuing-key.pem']) {
+    for (const file of ['admin-token', 'ca/root-key.pem', 'ca/issuing-key.pem', 'seal.key']) {
       expect(((await stat(join(dataDir, file))).mode & 0o777).toString(8)).toBe('600');
     }
   });
@@ -426,9 +426,16 @@ describe('local control plane (npm start)', () => {
     expect(wrongMethod.headers.get('allow')).toBe('POST');
   });
 
-  it('stops on Ctrl-C and reuses the CA and inventory on the next start', async () => {
+  it('stops on Ctrl-C and reuses the CA, the inventory and the seal key on the next start', async () => {
     const chainBefore = (await api('GET', '/v1/ca', { auth: null })).text;
     const countBefore = await identityCount();
+    const createToken = () =>
+      api('POST', '/v1/enrollment-tokens', {
+        body: { policy: 'devices', names: [{ type: 'dns', value: 'door-restart.devices.example.internal' }] },
+        headers: { 'idempotency-key': 'z' },
+      });
+    const created = await createToken();
+    expect(created.status, created.text).toBe(201);
     // Ctrl-C in a terminal sends SIGINT to the whole foreground process group: npm, tsx, node and java.
     await plane.stop('SIGINT');
     for (let i = 0; i < 150 && !plane.output().includes('mim: stopped'); i++)
@@ -441,5 +448,9 @@ describe('local control plane (npm start)', () => {
     expect((await api('GET', '/v1/ca', { auth: null })).text).toBe(chainBefore);
     expect(await identityCount()).toBe(countBefore);
     expect(plane.output()).toContain('local CA reused');
+    // The stored answer was sealed with seal.key as well as the Idempotency-Key: it opens only with the same key file.
+    const replayed = await createToken();
+    expect(replayed.status, replayed.text).toBe(201);
+    expect(replayed.json.token).toBe(created.json.token);
   }, 120_000);
 });

@@ -184,21 +184,73 @@ describe('CA keys', () => {
     );
   });
 
-  it('key policies only delegate to IAM in this account (the account root), nobody else', () => {
+  /** The function whose role an IAM principal reference (`{"Fn::GetAtt": [role, "Arn"]}`) names. */
+  const functionOfRoleArn = (arn: Json) => roleOwner(arn?.['Fn::GetAtt']?.[0] ?? JSON.stringify(arn));
+
+  /**
+   * Whether the key policy alone lets a principal perform the action: `principal` is a function name (its role) or
+   * `account-admin`, any other principal of the account whose IAM policies allow everything (AdministratorAccess).
+   * An explicit deny wins; the account root statement delegates its actions to IAM, so it allows the admin those.
+   */
+  function keyPolicyAllows(keyId: string, principal: string, action: string): boolean {
+    const statements: Json[] = resources[keyId]?.Properties.KeyPolicy.Statement;
+    const matchesAction = (s: Json) => [s.Action].flat().some((a: string) => globMatches(a, action));
+    const isAccountRoot = (p: Json) => JSON.stringify(p).includes(':root');
+    const denied = statements.some((s) => {
+      if (s.Effect !== 'Deny' || !matchesAction(s)) return false;
+      expect(s.Principal).toEqual({ AWS: '*' });
+      const exempt: Json[] = s.Condition.ArnNotEquals['aws:PrincipalArn'];
+      return !exempt.map(functionOfRoleArn).includes(principal);
+    });
+    if (denied) return false;
+    return statements.some(
+      (s) =>
+        s.Effect === 'Allow' &&
+        matchesAction(s) &&
+        (isAccountRoot(s.Principal.AWS) || functionOfRoleArn(s.Principal.AWS) === principal),
+    );
+  }
+
+  it('key policies keep administration with the account, key policy included, but no signing and no grants', () => {
     for (const id of ['CaRootKey', 'CaIssuingKey']) {
-      const statements = resources[id]?.Properties.KeyPolicy.Statement;
-      expect(statements).toEqual([
-        {
-          Action: 'kms:*',
-          Effect: 'Allow',
-          Principal: {
-            AWS: {
-              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']],
-            },
-          },
-          Resource: '*',
-        },
-      ]);
+      const statements: Json[] = resources[id]?.Properties.KeyPolicy.Statement;
+      const root = statements.filter((s) => JSON.stringify(s.Principal).includes(':root'));
+      expect(root, id).toHaveLength(1);
+      const actions: string[] = root[0].Action;
+      expect(actions).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey']));
+      for (const forbidden of ['kms:*', 'kms:Sign', 'kms:CreateGrant', 'kms:GetPublicKey', 'kms:Verify']) {
+        expect(
+          actions.some((a) => globMatches(a, forbidden)),
+          `${id} ${forbidden}`,
+        ).toBe(false);
+      }
+      expect(keyPolicyAllows(id, 'account-admin', 'kms:PutKeyPolicy'), id).toBe(true);
+    }
+  });
+
+  it('key policies deny kms:Sign to every principal but the designated function, account admins included', () => {
+    const deny = (id: string) =>
+      (resources[id]?.Properties.KeyPolicy.Statement as Json[] | undefined)?.filter((s) => s.Effect === 'Deny') ?? [];
+    expect(deny('CaRootKey')).toHaveLength(1);
+    expect(deny('CaRootKey')[0].Action).toBe('kms:Sign');
+    expect(deny('CaRootKey')[0].Condition.ArnNotEquals['aws:PrincipalArn'].map(functionOfRoleArn)).toEqual([
+      'bootstrap-ca',
+    ]);
+    expect(deny('CaIssuingKey')[0].Condition.ArnNotEquals['aws:PrincipalArn'].map(functionOfRoleArn)).toEqual([
+      'issue-certificate',
+    ]);
+    const everyone = [...handlerFunctions().keys(), 'account-admin'];
+    const signers = (id: string) => everyone.filter((who) => keyPolicyAllows(id, who, 'kms:Sign'));
+    expect(signers('CaRootKey')).toEqual(['bootstrap-ca']);
+    expect(signers('CaIssuingKey')).toEqual(['issue-certificate']);
+    const readers = (id: string) => everyone.filter((who) => keyPolicyAllows(id, who, 'kms:GetPublicKey')).sort();
+    expect(readers('CaRootKey')).toEqual(['bootstrap-ca']);
+    expect(readers('CaIssuingKey')).toEqual(['bootstrap-ca', 'issue-certificate']);
+    for (const id of ['CaRootKey', 'CaIssuingKey']) {
+      expect(
+        everyone.filter((who) => keyPolicyAllows(id, who, 'kms:CreateGrant')),
+        id,
+      ).toEqual([]);
     }
   });
 
@@ -218,6 +270,26 @@ describe('CA keys', () => {
     expect(allowed('kms:GetPublicKey', 'CaIssuingKey')).toEqual(['bootstrap-ca', 'issue-certificate']);
     expect(allowed('kms:CreateGrant', 'CaIssuingKey')).toEqual([]);
     expect(allowed('kms:PutKeyPolicy', 'CaIssuingKey')).toEqual([]);
+  });
+});
+
+describe('sealing key', () => {
+  it('is a retained HMAC key only the token-creating function may use, whatever IAM says', () => {
+    expect(resources.SealKey?.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+    expect(resources.SealKey?.DeletionPolicy).toBe('Retain');
+    const statements: Json[] = resources.SealKey?.Properties.KeyPolicy.Statement;
+    const deny = statements.filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(deny[0].Action).toBe('kms:GenerateMac');
+    expect(deny[0].Principal).toEqual({ AWS: '*' });
+    expect(
+      deny[0].Condition.ArnNotEquals['aws:PrincipalArn'].map((arn: Json) => roleOwner(arn['Fn::GetAtt'][0])),
+    ).toEqual(['create-enrollment-token']);
+    const allowedMac = statements
+      .filter((s) => s.Effect === 'Allow' && [s.Action].flat().includes('kms:GenerateMac'))
+      .map((s) => roleOwner(s.Principal.AWS['Fn::GetAtt'][0]));
+    expect(allowedMac).toEqual(['create-enrollment-token']);
+    expect(allowed('kms:GenerateMac', 'SealKey')).toEqual(['create-enrollment-token']);
   });
 });
 
@@ -254,39 +326,134 @@ describe('functions', () => {
   });
 
   it('every permission comes with the env var naming its resource, and nothing more', () => {
-    const tableWrite = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-    const expected: Record<string, { table: 'none' | 'read' | 'write'; env: string[] }> = {
-      health: { table: 'none', env: [] },
-      'get-openapi': { table: 'none', env: [] },
-      'route-not-found': { table: 'none', env: [] },
-      'get-ca-chain': { table: 'read', env: [ENV.tableName, ENV.caId] },
-      'get-certificate': { table: 'read', env: [ENV.tableName] },
-      'list-identities': { table: 'read', env: [ENV.tableName] },
-      'get-identity': { table: 'read', env: [ENV.tableName] },
-      'issue-certificate': { table: 'write', env: [ENV.tableName, ENV.issuingKeyId, ENV.caId] },
-      'revoke-certificate': { table: 'write', env: [ENV.tableName] },
-      'list-policies': { table: 'read', env: [ENV.tableName] },
-      'get-policy': { table: 'read', env: [ENV.tableName] },
-      'put-policy': { table: 'write', env: [ENV.tableName] },
-      'delete-policy': { table: 'write', env: [ENV.tableName] },
-      'create-enrollment-token': { table: 'write', env: [ENV.tableName] },
-      'list-audit-events': { table: 'read', env: [ENV.tableName] },
-      'bootstrap-ca': { table: 'write', env: [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId] },
+    const expected: Record<string, string[]> = {
+      health: [],
+      'get-openapi': [],
+      'route-not-found': [],
+      'get-ca-chain': [ENV.tableName, ENV.caId],
+      'get-certificate': [ENV.tableName],
+      'list-identities': [ENV.tableName],
+      'get-identity': [ENV.tableName],
+      'issue-certificate': [ENV.tableName, ENV.issuingKeyId, ENV.caId],
+      'revoke-certificate': [ENV.tableName],
+      'list-policies': [ENV.tableName],
+      'get-policy': [ENV.tableName],
+      'put-policy': [ENV.tableName],
+      'delete-policy': [ENV.tableName],
+      'create-enrollment-token': [ENV.tableName, ENV.sealKeyId],
+      'list-audit-events': [ENV.tableName],
+      'bootstrap-ca': [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId],
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
     for (const [name, fn] of handlerFunctions()) {
-      const want = expected[name];
       const env = Object.keys(fn.Properties.Environment.Variables).filter((k) => k.startsWith('MIM_'));
-      expect(env.sort(), name).toEqual([...(want?.env ?? [])].sort());
-      const actions = statementsOf(name).flatMap((s) => [s.Action].flat() as string[]);
-      const services = new Set(actions.map((a) => a.split(':')[0]));
-      if (want?.table === 'none') expect([...services], name).toEqual(['logs']);
-      expect(services.has('dynamodb'), name).toBe(want?.table !== 'none');
-      expect(
-        actions.some((a) => tableWrite.includes(a)),
-        name,
-      ).toBe(want?.table === 'write');
+      expect(env.sort(), name).toEqual([...(expected[name] ?? [])].sort());
+      const services = new Set(
+        statementsOf(name).flatMap((s) => [s.Action].flat().map((a: string) => a.split(':')[0])),
+      );
+      expect(services.has('dynamodb'), name).toBe(expected[name]?.includes(ENV.tableName));
+      expect(services.has('kms'), name).toBe(expected[name]?.some((v) => v.endsWith('_KEY_ID')));
     }
+  });
+
+  /**
+   * Each function's table access as `<action> <partition pattern>` (`<action> index/<name> <pattern>` for an index),
+   * read from the statements of its role; fails on any dynamodb statement that is not partition-scoped.
+   */
+  function tableAccessOf(name: string): string[] {
+    const out: string[] = [];
+    for (const statement of statementsOf(name)) {
+      const actions = [statement.Action].flat() as string[];
+      if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
+      expect(statement.Effect, name).toBe('Allow');
+      const resource = JSON.stringify(statement.Resource);
+      expect(resource, name).toContain('InventoryTable');
+      const index = /\/index\/(\w+)/.exec(resource)?.[1];
+      const patterns: string[] = statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? [];
+      expect(patterns.length, `${name}: statement without dynamodb:LeadingKeys`).toBeGreaterThan(0);
+      if (index === undefined) expect(statement.Condition.Null, name).toEqual({ 'dynamodb:LeadingKeys': 'false' });
+      for (const action of actions) {
+        for (const pattern of patterns) {
+          out.push(`${action.replace('dynamodb:', '')} ${index === undefined ? '' : `index/${index} `}${pattern}`);
+        }
+      }
+    }
+    return out.sort();
+  }
+
+  it('each function may touch only the table partitions it uses, with only the item operations it runs', () => {
+    const idempotency = [
+      'DeleteItem IDEMPOTENCY',
+      'GetItem IDEMPOTENCY',
+      'PutItem IDEMPOTENCY',
+      'UpdateItem IDEMPOTENCY',
+    ];
+    const expected: Record<string, string[]> = {
+      health: [],
+      'get-openapi': [],
+      'route-not-found': [],
+      // The public route: the chain of its own CA, nothing else (no token hashes, answers or audit log).
+      'get-ca-chain': [`GetItem CA#${CA_ID}`],
+      'issue-certificate': [
+        `GetItem CA#${CA_ID}`,
+        'Query POLICY',
+        'GetItem ETOKEN#*',
+        'UpdateItem ETOKEN#*',
+        'PutItem CERT#*',
+        'PutItem IDN#*',
+        'PutItem AUDIT#*',
+        ...idempotency,
+      ],
+      'get-certificate': ['GetItem CERT#*'],
+      'revoke-certificate': [
+        'GetItem CERT#*',
+        'GetItem IDN#*',
+        'UpdateItem CERT#*',
+        'UpdateItem IDN#*',
+        'PutItem AUDIT#*',
+        ...idempotency,
+      ],
+      'list-identities': ['Query index/byType TYPE#*', 'Query index/byOwner OWNER#*'],
+      'get-identity': ['GetItem IDN#*'],
+      'list-policies': ['Query POLICY'],
+      'get-policy': ['GetItem POLICY'],
+      'put-policy': ['GetItem POLICY', 'PutItem POLICY', 'Query POLICYV#*', 'PutItem POLICYV#*', 'PutItem AUDIT#*'],
+      'delete-policy': ['GetItem POLICY', 'DeleteItem POLICY', 'PutItem POLICYV#*', 'PutItem AUDIT#*'],
+      'create-enrollment-token': ['Query POLICY', 'PutItem ETOKEN#*', 'PutItem AUDIT#*', ...idempotency],
+      'list-audit-events': ['Query AUDIT#*'],
+      'bootstrap-ca': [
+        `GetItem CA#${CA_ID}`,
+        `PutItem CA#${CA_ID}`,
+        'Query POLICY',
+        'GetItem POLICY',
+        'PutItem POLICY',
+        'Query POLICYV#*',
+        'PutItem POLICYV#*',
+        'PutItem AUDIT#*',
+        'GetItem POLICY',
+        'DeleteItem POLICY',
+        'PutItem POLICYV#*',
+        'PutItem AUDIT#*',
+      ],
+    };
+    expect(Object.keys(expected).sort()).toEqual(expectedNames);
+    for (const name of expectedNames) {
+      expect(tableAccessOf(name), name).toEqual([...(expected[name] ?? [])].sort());
+    }
+  });
+
+  it('nobody may scan, batch, or write the CA chain but the bootstrap; token hashes are read only to spend them', () => {
+    const all = expectedNames.flatMap((name) => tableAccessOf(name).map((access) => `${name}: ${access}`));
+    expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? ''))).toEqual([]);
+    expect(all.filter((a) => /(Put|Update|Delete)Item CA#/.test(a))).toEqual([`bootstrap-ca: PutItem CA#${CA_ID}`]);
+    expect(all.filter((a) => / ETOKEN#/.test(a) && !/PutItem/.test(a))).toEqual([
+      'issue-certificate: GetItem ETOKEN#*',
+      'issue-certificate: UpdateItem ETOKEN#*',
+    ]);
+    expect(all.filter((a) => / AUDIT#/.test(a) && !/PutItem/.test(a))).toEqual(['list-audit-events: Query AUDIT#*']);
+    expect(new Set(all.filter((a) => /(Put|Update|Delete)Item POLICY/.test(a)).map((a) => a.split(':')[0]))).toEqual(
+      new Set(['bootstrap-ca', 'put-policy', 'delete-policy']),
+    );
   });
 
   it('bundles are self-contained ESM: no imports but Node built-ins, the AWS SDK inside', () => {
@@ -327,6 +494,7 @@ describe('functions', () => {
           [ENV.caId]: CA_ID,
           [ENV.rootKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111',
           [ENV.issuingKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222',
+          [ENV.sealKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333',
         },
       },
     );
@@ -468,7 +636,6 @@ describe('cdk-nag AwsSolutions', () => {
     expect([...acknowledged].map((rule) => rule.replace(/\[.*$/, '')).sort()).toEqual([
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM4',
-      'AwsSolutions-IAM5',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',
     ]);

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand as DocumentScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
-import { ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
+import { SoftwareMac } from '#lib/adapters/software-mac.ts';
+import { ControlPlaneError, InternalError, ValidationError } from '#lib/domain/errors.ts';
 import { createIdempotencyGuard, type IdempotencyGuard, noIdempotency } from '#lib/http/idempotency.ts';
+import type { SecretMac } from '#lib/ports/secret-mac.ts';
 import { countItems, type FreshTable, freshTable } from '#test/support/dynamodb.ts';
 
 interface Answer {
@@ -77,6 +79,7 @@ describe('createIdempotencyGuard on DynamoDB Local', () => {
     table = await freshTable();
     guard = createIdempotencyGuard(
       createDynamoDbIdempotencyStore({ client: table.client, tableName: table.tableName }),
+      { sealingSecret: SoftwareMac.generate() },
     );
     warn.mockClear();
     log.mockClear();
@@ -254,6 +257,179 @@ describe('createIdempotencyGuard on DynamoDB Local', () => {
     expect(error).toMatchObject({ code: 'IDEMPOTENCY_STORE_FAILED', status: 500 });
     expect(error.cause).toBeInstanceOf(Error);
     expect(run).not.toHaveBeenCalled();
+  });
+});
+
+/*
+ * Issue #8: the stored answer of a token creation was sealed with a key derived from the Idempotency-Key alone, so
+ * with `Idempotency-Key: z` a script reading only the table recovered the token in 52 guesses. The tests below read
+ * the record straight from the table, as that script did.
+ */
+describe('sealing needs the server-held secret as well as the Idempotency-Key', () => {
+  const TOKEN_ROUTE = 'create-enrollment-token';
+  const V1_SALT = 'machine-identity-control-plane/idempotency-seal/v1';
+  const V2_SALT = 'machine-identity-control-plane/idempotency-seal/v2';
+  /** Every Idempotency-Key of one character the guard accepts. */
+  const ONE_CHARACTER_KEYS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-'];
+
+  let table: FreshTable;
+  let secret: SoftwareMac;
+  let guard: IdempotencyGuard;
+
+  const guardWith = (sealingSecret?: SecretMac) =>
+    createIdempotencyGuard(
+      createDynamoDbIdempotencyStore({ client: table.client, tableName: table.tableName }),
+      sealingSecret === undefined ? {} : { sealingSecret },
+    );
+
+  beforeEach(async () => {
+    table = await freshTable();
+    secret = SoftwareMac.generate();
+    guard = guardWith(secret);
+  });
+
+  function tokenRequest(key: string | undefined, principalId = ALICE) {
+    return { ...scope({ route: TOKEN_ROUTE, key, principalId }), sealFields: ['token'] };
+  }
+
+  function tokenRun(token = `mimet_${randomUUID()}`) {
+    return vi.fn(async () => ({ status: 201, body: { tokenId: 'tok-1', token } }));
+  }
+
+  /** The `token` field of the one record in the table, as stored. */
+  async function storedToken(): Promise<string> {
+    const stored = await items(table);
+    expect(stored).toHaveLength(1);
+    const data = stored[0]?.data;
+    const sealed = isRecord(data) && isRecord(data.body) ? data.body.token : undefined;
+    if (typeof sealed !== 'string') throw new Error('no sealed token in the record');
+    return sealed;
+  }
+
+  function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null;
+  }
+
+  /** The sealing key a reader of the table can derive from a guessed Idempotency-Key: no server part. */
+  function keyOnly(guess: string, request: { route: string; principalId: string }, salt: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', guess, salt, JSON.stringify([request.route, request.principalId]), 32));
+  }
+
+  /** Seals as v1 did (AES-256-GCM, IV ‖ ciphertext ‖ tag, the field name as AAD): the attack's positive control. */
+  function sealKeyOnly(value: string, key: Buffer): string {
+    const iv = Buffer.alloc(12, 7);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from('token', 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, ciphertext, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  function open(sealed: string, key: Buffer): unknown {
+    const raw = Buffer.from(sealed, 'base64url');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from('token', 'utf8'));
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      return JSON.parse(
+        Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8'),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The script of issue #8: every one-character key, with the v1 salt and with the v2 salt, no server secret. */
+  function bruteForce(sealed: string, request: { route: string; principalId: string }): unknown {
+    for (const guess of ONE_CHARACTER_KEYS) {
+      for (const salt of [V1_SALT, V2_SALT]) {
+        const opened = open(sealed, keyOnly(guess, request, salt));
+        if (opened !== undefined) return opened;
+      }
+    }
+    return undefined;
+  }
+
+  it('a token sealed under `Idempotency-Key: z` is not recovered by trying every one-character key', async () => {
+    const token = `mimet_${randomUUID()}`;
+    const request = tokenRequest('z');
+    const run = tokenRun(token);
+    expect((await guard(request, run)).body.token).toBe(token);
+    const sealed = await storedToken();
+
+    // The script works: it opens at once what the key alone sealed.
+    expect(bruteForce(sealKeyOnly(token, keyOnly('z', request, V1_SALT)), request)).toBe(token);
+    expect(bruteForce(sealed, request)).toBeUndefined();
+
+    // The caller presenting `z` again still gets the same token, without a second creation.
+    expect(await guard(request, run)).toEqual({ status: 201, body: { tokenId: 'tok-1', token } });
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
+  it('a guard holding another server secret cannot open the record: IDEMPOTENCY_RECORD_INVALID', async () => {
+    const request = tokenRequest('z');
+    const run = tokenRun();
+    await guard(request, run);
+    const error = await rejection(guardWith(SoftwareMac.generate())(request, run));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_RECORD_INVALID', status: 500 });
+    expect(run).toHaveBeenCalledTimes(1);
+    // The same secret (as after a restart that reloads it) still opens it.
+    expect((await guardWith(secret)(request, run)).body.token).toBe((await guard(request, run)).body.token);
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+
+  it('without a server secret refuses to seal: IDEMPOTENCY_SEAL_FAILED before running, nothing stored', async () => {
+    const bare = guardWith(undefined);
+    const run = tokenRun();
+    const error = await rejection(bare(tokenRequest('z'), run));
+    expect(error).toMatchObject({ code: 'IDEMPOTENCY_SEAL_FAILED', status: 500 });
+    expect(run).not.toHaveBeenCalled();
+    expect(await countItems(table.client, table.tableName)).toBe(0);
+
+    // Without a key nothing is stored, so nothing needs sealing; routes that seal nothing are unaffected.
+    await bare(tokenRequest(undefined), run);
+    expect(run).toHaveBeenCalledTimes(1);
+    const issue = issuer();
+    const request = scope();
+    expect(await bare(request, issue)).toEqual(await bare(request, issue));
+    expect(issue).toHaveBeenCalledTimes(1);
+  });
+
+  it('asks the secret once per sealing request, first call or replay, and never for other requests', async () => {
+    const mac = vi.fn((message: Uint8Array) => secret.mac(message));
+    const counted = guardWith({ mac });
+    const request = tokenRequest(randomUUID());
+    const run = tokenRun();
+    await counted(request, run);
+    await counted(request, run);
+    expect(mac).toHaveBeenCalledTimes(2);
+    // The message names the version, route, principal and key; the key never reaches the table in clear.
+    expect(Buffer.from(mac.mock.calls[0]?.[0] ?? []).toString('utf8')).toBe(
+      JSON.stringify(['idempotency-seal/v2', TOKEN_ROUTE, ALICE, request.key]),
+    );
+
+    await counted(tokenRequest(undefined), run);
+    const issue = issuer();
+    const issuance = scope();
+    await counted(issuance, issue);
+    await counted(issuance, issue);
+    expect(mac).toHaveBeenCalledTimes(2);
+  });
+
+  it.each([
+    [
+      'fails',
+      async (): Promise<Uint8Array> => {
+        throw new InternalError('MAC_KEY_UNAVAILABLE', 'The HMAC key in AWS KMS could not be used.');
+      },
+      'MAC_KEY_UNAVAILABLE',
+    ],
+    ['answers 31 bytes', async () => new Uint8Array(31), 'IDEMPOTENCY_SEAL_FAILED'],
+  ])('refuses the request before running when the secret %s', async (_, mac, code) => {
+    const run = tokenRun();
+    const error = await rejection(guardWith({ mac })(tokenRequest('z'), run));
+    expect(error).toMatchObject({ code, status: 500 });
+    expect(run).not.toHaveBeenCalled();
+    expect(await countItems(table.client, table.tableName)).toBe(0);
   });
 });
 

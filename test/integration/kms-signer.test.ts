@@ -5,23 +5,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { KMSClient, SignCommand, VerifyCommand } from '@aws-sdk/client-kms';
+import { type KMSClient, SignCommand, VerifyCommand } from '@aws-sdk/client-kms';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsSigner, KmsSigner } from '#lib/adapters/kms-signer.ts';
-import { type FakeKms, startFakeKms } from '#test/support/fake-kms-server.ts';
+import { type FakeKms, fakeKmsClient, startFakeKms } from '#test/support/fake-kms-server.ts';
 
 const execFileAsync = promisify(execFile);
-
-function kmsClient(endpoint: string): KMSClient {
-  return new KMSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIAFAKEKMSTEST00000', secretAccessKey: 'fake-kms-test-secret' },
-    // One attempt: a failure is asserted on at once instead of after the SDK's retries.
-    maxAttempts: 1,
-  });
-}
 
 let kms: FakeKms;
 let client: KMSClient;
@@ -29,7 +19,7 @@ let workDir: string;
 
 beforeAll(async () => {
   kms = await startFakeKms();
-  client = kmsClient(kms.endpoint);
+  client = fakeKmsClient(kms.endpoint);
   workDir = await mkdtemp(join(tmpdir(), 'kms-signer-test-'));
 });
 
@@ -218,7 +208,7 @@ describe('KmsSigner refuses keys it cannot use', () => {
 
   it('maps a KMS that stopped answering after creation to SIGNER_UNAVAILABLE', async () => {
     const gone = await startFakeKms();
-    const goneClient = kmsClient(gone.endpoint);
+    const goneClient = fakeKmsClient(gone.endpoint);
     const signer = await createKmsSigner({ keyId: await gone.createKey('ECC_NIST_P256'), client: goneClient });
     await gone.close();
     await expect(signer.sign(Buffer.from('tbs'))).rejects.toMatchObject({ code: 'SIGNER_UNAVAILABLE' });

@@ -1,19 +1,24 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { parseMimConfig } from '#lib/domain/policy.ts';
 import type { HttpApiHandler } from '#lib/http/http-types.ts';
+import { systemClock } from '#lib/ports/clock.ts';
+import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { BUNDLE, configDefine } from '../../infra/constructs/control-plane-function.ts';
 
 /** The configuration the bundles are built with, as `cdk synth` would write it into them. */
 const CONFIG = parseMimConfig({
   version: 1,
-  roles: { workload: ['arn:aws:iam::123456789012:role/*'] },
+  roles: { admin: ['arn:aws:iam::123456789012:role/admin'], workload: ['arn:aws:iam::123456789012:role/*'] },
   policies: [
     {
       name: 'bundle-apps',
@@ -31,7 +36,8 @@ import { opensslCsr, run, tempDir } from '../support/pki-fixtures.ts';
 /**
  * The Lambda bundles as they are deployed (esbuild, ESM, AWS SDK inside), run against DynamoDB Local and a loopback
  * KMS that speaks the KMS JSON protocol: the CA bootstrap custom resource builds the chain with KMS keys, then the
- * issuing function signs a leaf with KMS, and openssl verifies the result.
+ * issuing function signs a leaf with KMS, and openssl verifies the result; the token function seals its stored
+ * answers with the KMS HMAC key.
  */
 
 let dir: string;
@@ -39,6 +45,7 @@ let kms: FakeKms;
 let inventory: DynamoDbInventory;
 let table: Awaited<ReturnType<typeof freshTable>>;
 let issuingKeyId: string;
+let sealKeyId: string;
 const saved = { ...process.env };
 
 async function bundle(name: string): Promise<Record<string, unknown>> {
@@ -63,6 +70,7 @@ beforeAll(async () => {
   kms = await startFakeKms();
   const rootKeyId = await kms.createKey('ECC_NIST_P256');
   issuingKeyId = await kms.createKey('ECC_NIST_P256');
+  sealKeyId = await kms.createKey('HMAC_256');
   table = await freshTable();
   inventory = new DynamoDbInventory(table.doc, table.tableName);
   Object.assign(process.env, {
@@ -75,6 +83,7 @@ beforeAll(async () => {
     MIM_CA_ID: 'default',
     MIM_ROOT_KEY_ID: rootKeyId,
     MIM_ISSUING_KEY_ID: issuingKeyId,
+    MIM_SEAL_KEY_ID: sealKeyId,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
@@ -162,5 +171,46 @@ describe('deployed bundles', () => {
     expect(pem.statusCode).toBe(200);
     expect(pem.body).toContain(chain?.[0]?.trim());
     await work.remove();
+  }, 120_000);
+
+  it('create-enrollment-token seals its stored answer with the KMS HMAC key and replays the same token', async () => {
+    await seedPolicies(
+      { policyStore: new DynamoDbPolicyStore(table.doc, table.tableName), clock: systemClock },
+      CONFIG,
+    );
+    const create = (await bundle('create-enrollment-token')).handler as HttpApiHandler;
+    const request = () =>
+      create(
+        httpEvent({
+          method: 'POST',
+          path: '/v1/enrollment-tokens',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'z' },
+          body: JSON.stringify({ policy: 'bundle-apps', names: [{ type: 'dns', value: 'door-1.local.test' }] }),
+          iam: {
+            accountId: '123456789012',
+            userArn: 'arn:aws:sts::123456789012:assumed-role/admin/session-1',
+            userId: 'AROAEXAMPLE:session-1',
+          },
+        }),
+        lambdaContext,
+      );
+    const macsBefore = kms.requests.filter((r) => r.target === 'GenerateMac').length;
+    const first = await request();
+    expect(first.statusCode, first.body).toBe(201);
+    const { token } = JSON.parse(first.body ?? '{}');
+    expect(token).toMatch(/^mimet_/);
+    const replay = await request();
+    expect(replay.statusCode, replay.body).toBe(201);
+    expect(JSON.parse(replay.body ?? '{}').token).toBe(token);
+
+    // One GenerateMac per request, first call and replay, with the key the stack names.
+    const macs = kms.requests.filter((r) => r.target === 'GenerateMac').slice(macsBefore);
+    expect(macs).toHaveLength(2);
+    expect(macs[0]?.body).toMatchObject({ KeyId: sealKeyId, MacAlgorithm: 'HMAC_SHA_256' });
+    // One token was created, and the table holds it only hashed and sealed.
+    const tokenHash = createHash('sha256').update(token).digest('hex');
+    expect(await new DynamoDbEnrollmentTokens(table.doc, table.tableName).getToken(tokenHash)).toBeDefined();
+    const scan = await table.doc.send(new ScanCommand({ TableName: table.tableName, ConsistentRead: true }));
+    expect(JSON.stringify(scan.Items)).not.toContain(token.slice('mimet_'.length));
   }, 120_000);
 });

@@ -1,22 +1,34 @@
 import { spawn } from 'node:child_process';
-import { createHash, generateKeyPair, type KeyObject, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+} from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { z } from 'zod';
 
-/** Key specs the fake can create, each backed by a real local key pair. */
-export type FakeKmsKeySpec =
+/** Asymmetric key specs the fake can create, each backed by a real local key pair. */
+export type FakeKmsAsymmetricKeySpec =
   | 'ECC_NIST_P256'
   | 'ECC_NIST_P384'
   | 'ECC_SECG_P256K1'
   | 'RSA_2048'
   | 'RSA_3072'
   | 'RSA_4096';
-export type FakeKmsKeyUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT';
+/** HMAC key specs, each backed by random key bytes held in memory. */
+export type FakeKmsHmacKeySpec = 'HMAC_224' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512';
+export type FakeKmsKeySpec = FakeKmsAsymmetricKeySpec | FakeKmsHmacKeySpec;
+export type FakeKmsKeyUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' | 'GENERATE_VERIFY_MAC';
 
 /** A request as the fake received it: the operation name from `X-Amz-Target` and the parsed JSON body. */
 export interface RecordedKmsRequest {
@@ -29,10 +41,15 @@ export interface FakeKms {
   readonly endpoint: string;
   /** Every request received, oldest first. */
   readonly requests: RecordedKmsRequest[];
-  /** Creates a key without going through HTTP and returns its key id (a UUID, as KMS does). */
+  /**
+   * Creates a key without going through HTTP and returns its key id (a UUID, as KMS does). The usage defaults to
+   * GENERATE_VERIFY_MAC for HMAC specs and SIGN_VERIFY for the others.
+   */
   createKey(keySpec: FakeKmsKeySpec, keyUsage?: FakeKmsKeyUsage): Promise<string>;
   /** Rewrites the signature of every later `Sign` answer (fault injection); `undefined` restores honest answers. */
   tamperSignatures(transform: ((signature: Buffer) => Buffer) | undefined): void;
+  /** Rewrites the MAC of every later `GenerateMac` answer (fault injection); `undefined` restores honest answers. */
+  tamperMacs(transform: ((mac: Buffer) => Buffer) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -40,7 +57,7 @@ const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
 const RAW_MESSAGE_LIMIT = 4096;
 
-const SPECS: Record<FakeKmsKeySpec, { ec: string } | { rsa: number }> = {
+const SPECS: Record<FakeKmsAsymmetricKeySpec, { ec: string } | { rsa: number }> = {
   ECC_NIST_P256: { ec: 'P-256' },
   ECC_NIST_P384: { ec: 'P-384' },
   ECC_SECG_P256K1: { ec: 'secp256k1' },
@@ -50,6 +67,15 @@ const SPECS: Record<FakeKmsKeySpec, { ec: string } | { rsa: number }> = {
 };
 
 type Hash = 'sha256' | 'sha384' | 'sha512';
+
+/** Each HMAC key spec has exactly one MAC algorithm. */
+const HMAC_SPECS = {
+  HMAC_224: { algorithm: 'HMAC_SHA_224', hash: 'sha224', keyBytes: 64 },
+  HMAC_256: { algorithm: 'HMAC_SHA_256', hash: 'sha256', keyBytes: 64 },
+  HMAC_384: { algorithm: 'HMAC_SHA_384', hash: 'sha384', keyBytes: 128 },
+  HMAC_512: { algorithm: 'HMAC_SHA_512', hash: 'sha512', keyBytes: 128 },
+} as const satisfies Record<FakeKmsHmacKeySpec, { algorithm: string; hash: string; keyBytes: number }>;
+const MAC_ALGORITHMS = ['HMAC_SHA_224', 'HMAC_SHA_256', 'HMAC_SHA_384', 'HMAC_SHA_512'] as const;
 const ALGORITHMS = {
   ECDSA_SHA_256: { hash: 'sha256', keySpecs: ['ECC_NIST_P256', 'ECC_SECG_P256K1'], pss: false },
   ECDSA_SHA_384: { hash: 'sha384', keySpecs: ['ECC_NIST_P384'], pss: false },
@@ -59,19 +85,34 @@ const ALGORITHMS = {
   RSASSA_PSS_SHA_256: { hash: 'sha256', keySpecs: 'rsa', pss: true },
   RSASSA_PSS_SHA_384: { hash: 'sha384', keySpecs: 'rsa', pss: true },
   RSASSA_PSS_SHA_512: { hash: 'sha512', keySpecs: 'rsa', pss: true },
-} as const satisfies Record<string, { hash: Hash; keySpecs: readonly FakeKmsKeySpec[] | 'rsa'; pss: boolean }>;
+} as const satisfies Record<
+  string,
+  { hash: Hash; keySpecs: readonly FakeKmsAsymmetricKeySpec[] | 'rsa'; pss: boolean }
+>;
 type SigningAlgorithm = keyof typeof ALGORITHMS;
 const DIGEST_LENGTH: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
-interface StoredKey {
+interface AsymmetricKey {
+  readonly kind: 'asymmetric';
   readonly id: string;
   readonly arn: string;
-  readonly spec: FakeKmsKeySpec;
+  readonly spec: FakeKmsAsymmetricKeySpec;
   readonly usage: FakeKmsKeyUsage;
   readonly spki: Buffer;
   /** PEM file of the private key, for `openssl pkeyutl`. */
   readonly keyFile: string;
 }
+
+interface HmacKey {
+  readonly kind: 'hmac';
+  readonly id: string;
+  readonly arn: string;
+  readonly spec: FakeKmsHmacKeySpec;
+  readonly usage: 'GENERATE_VERIFY_MAC';
+  readonly secret: Buffer;
+}
+
+type StoredKey = AsymmetricKey | HmacKey;
 
 class KmsError extends Error {
   constructor(
@@ -104,6 +145,17 @@ const schemas = {
     Signature: base64Schema,
     SigningAlgorithm: algorithmSchema,
   }),
+  GenerateMac: z.object({
+    KeyId: keyIdSchema,
+    Message: base64Schema,
+    MacAlgorithm: z.enum(MAC_ALGORITHMS),
+  }),
+  VerifyMac: z.object({
+    KeyId: keyIdSchema,
+    Message: base64Schema,
+    Mac: base64Schema,
+    MacAlgorithm: z.enum(MAC_ALGORITHMS),
+  }),
 };
 
 const SIGV4_AUTHORIZATION =
@@ -113,7 +165,8 @@ const SIGV4_AUTHORIZATION =
  * Starts an AWS KMS stand-in on 127.0.0.1 speaking the JSON 1.1 protocol the SDK uses (`POST /`,
  * `X-Amz-Target: TrentService.<Operation>`, base64 blobs, errors as `{"__type", "message"}` with status 400).
  * Operations: CreateKey, GetPublicKey, Sign and Verify (RAW and DIGEST messages), over real key pairs; signatures
- * over a digest are made by `openssl pkeyutl`, because node:crypto cannot sign a precomputed hash.
+ * over a digest are made by `openssl pkeyutl`, because node:crypto cannot sign a precomputed hash. GenerateMac and
+ * VerifyMac over HMAC keys (usage GENERATE_VERIFY_MAC), with KMS's message limit and key usage checks.
  * The SigV4 `Authorization` header is checked for shape, not for a valid signature.
  */
 export async function startFakeKms(): Promise<FakeKms> {
@@ -121,12 +174,30 @@ export async function startFakeKms(): Promise<FakeKms> {
   const keys = new Map<string, StoredKey>();
   const requests: RecordedKmsRequest[] = [];
   let tamper: ((signature: Buffer) => Buffer) | undefined;
+  let tamperMac: ((mac: Buffer) => Buffer) | undefined;
 
   async function createKey(spec: string, usage: string): Promise<StoredKey> {
+    if (Object.hasOwn(HMAC_SPECS, spec)) {
+      const hmacSpec = spec as FakeKmsHmacKeySpec;
+      if (usage !== 'GENERATE_VERIFY_MAC') {
+        throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+      }
+      const id = randomUUID();
+      const key: HmacKey = {
+        kind: 'hmac',
+        id,
+        arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`,
+        spec: hmacSpec,
+        usage,
+        secret: randomBytes(HMAC_SPECS[hmacSpec].keyBytes),
+      };
+      keys.set(id, key);
+      return key;
+    }
     if (!Object.hasOwn(SPECS, spec)) {
       throw new KmsError('ValidationException', `This fake cannot create keys of spec ${spec}.`);
     }
-    const keySpec = spec as FakeKmsKeySpec;
+    const keySpec = spec as FakeKmsAsymmetricKeySpec;
     const shape = SPECS[keySpec];
     if (usage !== 'SIGN_VERIFY' && !(usage === 'ENCRYPT_DECRYPT' && 'rsa' in shape)) {
       throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
@@ -138,7 +209,8 @@ export async function startFakeKms(): Promise<FakeKms> {
     const id = randomUUID();
     const keyFile = join(directory, `${id}.pem`);
     await writeFile(keyFile, pem(privateKey), { mode: 0o600 });
-    const key: StoredKey = {
+    const key: AsymmetricKey = {
+      kind: 'asymmetric',
       id,
       arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`,
       spec: keySpec,
@@ -158,10 +230,14 @@ export async function startFakeKms(): Promise<FakeKms> {
   }
 
   /** Resolves the key, algorithm and digest of a Sign or Verify request the way KMS validates them. */
-  function signingInput(request: z.infer<typeof schemas.Sign>): { key: StoredKey; digest: Buffer; args: string[] } {
+  function signingInput(request: z.infer<typeof schemas.Sign>): {
+    key: AsymmetricKey;
+    digest: Buffer;
+    args: string[];
+  } {
     const key = findKey(request.KeyId);
     const algorithm = ALGORITHMS[request.SigningAlgorithm];
-    if (key.usage !== 'SIGN_VERIFY') {
+    if (key.kind !== 'asymmetric' || key.usage !== 'SIGN_VERIFY') {
       throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid.`);
     }
     const compatible =
@@ -193,6 +269,26 @@ export async function startFakeKms(): Promise<FakeKms> {
     return { key, digest, args };
   }
 
+  /** The HMAC a GenerateMac or VerifyMac request asks for, validated the way KMS validates it. */
+  function macOf(request: z.infer<typeof schemas.GenerateMac>): { key: HmacKey; mac: Buffer } {
+    const key = findKey(request.KeyId);
+    if (key.kind !== 'hmac') {
+      throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid.`);
+    }
+    const spec = HMAC_SPECS[key.spec];
+    if (request.MacAlgorithm !== spec.algorithm) {
+      throw new KmsError(
+        'InvalidKeyUsageException',
+        `MAC algorithm ${request.MacAlgorithm} is not valid for key spec ${key.spec}.`,
+      );
+    }
+    const message = Buffer.from(request.Message, 'base64');
+    if (message.length > RAW_MESSAGE_LIMIT) {
+      throw new KmsError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
+    }
+    return { key, mac: createHmac(spec.hash, key.secret).update(message).digest() };
+  }
+
   async function handle(operation: string, body: unknown): Promise<unknown> {
     switch (operation) {
       case 'CreateKey': {
@@ -217,6 +313,9 @@ export async function startFakeKms(): Promise<FakeKms> {
       }
       case 'GetPublicKey': {
         const key = findKey(parse(schemas.GetPublicKey, body).KeyId);
+        if (key.kind !== 'asymmetric') {
+          throw new KmsError('UnsupportedOperationException', `${key.arn} is not an asymmetric key.`);
+        }
         return {
           KeyId: key.arn,
           PublicKey: key.spki.toString('base64'),
@@ -248,6 +347,24 @@ export async function startFakeKms(): Promise<FakeKms> {
         await rm(signatureFile, { force: true });
         if (!valid) throw new KmsError('KMSInvalidSignatureException', 'Signature is not valid.');
         return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: request.SigningAlgorithm };
+      }
+      case 'GenerateMac': {
+        const request = parse(schemas.GenerateMac, body);
+        const { key, mac } = macOf(request);
+        return {
+          KeyId: key.arn,
+          Mac: (tamperMac ? tamperMac(mac) : mac).toString('base64'),
+          MacAlgorithm: request.MacAlgorithm,
+        };
+      }
+      case 'VerifyMac': {
+        const request = parse(schemas.VerifyMac, body);
+        const { key, mac } = macOf(request);
+        const given = Buffer.from(request.Mac, 'base64');
+        if (given.length !== mac.length || !timingSafeEqual(given, mac)) {
+          throw new KmsError('KMSInvalidMacException', 'MAC verification failed.');
+        }
+        return { KeyId: key.arn, MacValid: true, MacAlgorithm: request.MacAlgorithm };
       }
       default:
         throw new KmsError('UnknownOperationException', `This fake does not implement ${operation}.`);
@@ -301,9 +418,15 @@ export async function startFakeKms(): Promise<FakeKms> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
-    createKey: async (keySpec, keyUsage = 'SIGN_VERIFY') => (await createKey(keySpec, keyUsage)).id,
+    createKey: async (keySpec, keyUsage) => {
+      const usage = keyUsage ?? (Object.hasOwn(HMAC_SPECS, keySpec) ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY');
+      return (await createKey(keySpec, usage)).id;
+    },
     tamperSignatures: (transform) => {
       tamper = transform;
+    },
+    tamperMacs: (transform) => {
+      tamperMac = transform;
     },
     close: async () => {
       // The SDK keeps connections alive; close() alone would wait for them to time out.
@@ -315,6 +438,7 @@ export async function startFakeKms(): Promise<FakeKms> {
 }
 
 function algorithmsOf(key: StoredKey): Record<string, string[]> {
+  if (key.kind === 'hmac') return { MacAlgorithms: [HMAC_SPECS[key.spec].algorithm] };
   if (key.usage === 'ENCRYPT_DECRYPT') return { EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] };
   const names = (Object.keys(ALGORITHMS) as SigningAlgorithm[]).filter((name) => {
     const specs = ALGORITHMS[name].keySpecs;
@@ -359,4 +483,15 @@ function openssl(args: string[], input: Buffer): Promise<Buffer> {
     });
     child.stdin.end(input);
   });
+}
+
+/** Credentials the SDK signs requests to the fake with: any will do, and none is real. */
+export const FAKE_KMS_CREDENTIALS = {
+  accessKeyId: 'AKIAFAKEKMSTEST00000',
+  secretAccessKey: 'fake-kms-test-secret',
+} as const;
+
+/** The real SDK client, aimed at the fake with one attempt, so that a failure is asserted on at once, not after retries. */
+export function fakeKmsClient(endpoint: string): KMSClient {
+  return new KMSClient({ endpoint, region: 'us-east-1', credentials: FAKE_KMS_CREDENTIALS, maxAttempts: 1 });
 }

@@ -1,0 +1,115 @@
+import type { TableGrant } from '#lib/config/table-grants.ts';
+import type { ApiFunctionName, NON_API_FUNCTIONS } from './routes.ts';
+
+/**
+ * What each function may touch, as plain data read by the CDK stack (which turns it into IAM statements, key policies
+ * and env vars) and by the local runtime (which enforces the same table grants on each handler's client).
+ */
+
+/** Every function of the control plane, by its `functions/<name>` folder. */
+export type FunctionName = ApiFunctionName | (typeof NON_API_FUNCTIONS)[number];
+
+/** One grant per partition family, named by what the code does with it. */
+const IDEMPOTENCY: TableGrant = {
+  // Powertools' persistence layer: a conditional put claims the key, get/update/delete complete or release it.
+  actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+  partitions: ['idempotency'],
+};
+const READ_CURRENT_POLICIES: TableGrant = { actions: ['Query'], partitions: ['currentPolicies'] };
+const APPEND_AUDIT: TableGrant = { actions: ['PutItem'], partitions: ['audit'] };
+/** Writing a policy: its latest version from the history, then the current item, history item and audit entry. */
+const PUT_POLICY: readonly TableGrant[] = [
+  { actions: ['GetItem', 'PutItem'], partitions: ['currentPolicies'] },
+  { actions: ['Query', 'PutItem'], partitions: ['policyHistory'] },
+  APPEND_AUDIT,
+];
+/** Deleting one: the current item goes, a tombstone version and an audit entry are added. */
+const DELETE_POLICY: readonly TableGrant[] = [
+  { actions: ['GetItem', 'DeleteItem'], partitions: ['currentPolicies'] },
+  { actions: ['PutItem'], partitions: ['policyHistory', 'audit'] },
+];
+
+/**
+ * What each function may do in the inventory table: least privilege, partition by partition. The CDK stack turns
+ * each grant into an IAM statement with a `dynamodb:LeadingKeys` condition (and the env var naming the table); the
+ * local runtime runs each handler on a DynamoDB client that refuses anything its grants do not allow, so every local
+ * and end-to-end test also checks that these grants cover what the code does. A `Record` over every function, so a
+ * new function does not typecheck until its access is declared.
+ */
+export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly TableGrant[]>> = {
+  health: [],
+  'get-openapi': [],
+  'route-not-found': [],
+  'get-ca-chain': [{ actions: ['GetItem'], partitions: ['caChain'] }],
+  'issue-certificate': [
+    { actions: ['GetItem'], partitions: ['caChain'] },
+    READ_CURRENT_POLICIES,
+    // The token is read, then spent in the issuance's transaction with the certificate, identity and audit entry.
+    { actions: ['GetItem', 'UpdateItem'], partitions: ['enrollmentToken'] },
+    { actions: ['PutItem'], partitions: ['certificate', 'identity', 'audit'] },
+    IDEMPOTENCY,
+  ],
+  'get-certificate': [{ actions: ['GetItem'], partitions: ['certificate'] }],
+  'revoke-certificate': [
+    { actions: ['GetItem', 'UpdateItem'], partitions: ['certificate', 'identity'] },
+    APPEND_AUDIT,
+    IDEMPOTENCY,
+  ],
+  'list-identities': [
+    { actions: ['Query'], index: 'byType' },
+    { actions: ['Query'], index: 'byOwner' },
+  ],
+  'get-identity': [{ actions: ['GetItem'], partitions: ['identity'] }],
+  'list-policies': [READ_CURRENT_POLICIES],
+  'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
+  'put-policy': PUT_POLICY,
+  'delete-policy': DELETE_POLICY,
+  'create-enrollment-token': [
+    READ_CURRENT_POLICIES,
+    { actions: ['PutItem'], partitions: ['enrollmentToken', 'audit'] },
+    IDEMPOTENCY,
+  ],
+  'list-audit-events': [{ actions: ['Query'], partitions: ['audit'] }],
+  // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
+  'bootstrap-ca': [
+    { actions: ['GetItem', 'PutItem'], partitions: ['caChain'] },
+    READ_CURRENT_POLICIES,
+    ...PUT_POLICY,
+    ...DELETE_POLICY,
+  ],
+};
+
+/**
+ * What an API function may touch besides the table, whose access is declared item by item in
+ * `FUNCTION_TABLE_ACCESS` below. Every grant also sets the env var naming the resource.
+ */
+export interface FunctionAccess {
+  /** `kms:Sign` with the issuing key. */
+  readonly signsWithIssuingKey?: boolean;
+  /** Stores idempotent answers that hold secrets: `kms:GenerateMac` with the sealing key. */
+  readonly sealsAnswers?: boolean;
+  /** Serves or signs with the CA chain: gets MIM_CA_ID and deploys after the bootstrap has written the chain. */
+  readonly usesCaChain?: boolean;
+}
+
+/**
+ * Least privilege per API function beyond the table. A `Record` over every function name, so a route added to
+ * `ROUTES` does not typecheck until its access is declared here.
+ */
+export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
+  health: {},
+  'get-ca-chain': { usesCaChain: true },
+  'get-openapi': {},
+  'issue-certificate': { signsWithIssuingKey: true, usesCaChain: true },
+  'get-certificate': {},
+  'revoke-certificate': {},
+  'list-identities': {},
+  'get-identity': {},
+  'route-not-found': {},
+  'list-policies': {},
+  'get-policy': {},
+  'put-policy': {},
+  'delete-policy': {},
+  'create-enrollment-token': { sealsAnswers: true },
+  'list-audit-events': {},
+};
