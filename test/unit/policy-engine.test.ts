@@ -1128,3 +1128,24 @@ describe('failing closed', () => {
     expect(tagged.decide(local('bob'), ask([dns('b.x.test')])).tags).toEqual({ owner: 'bob' });
   });
 });
+
+describe('principal patterns an admin may write (issue #8)', () => {
+  /** With backtracking regular expressions these took 24–45 s and 0.1–0.5 s per evaluation; results only here. */
+  const stars = 'local:*a*a*a*a*a*a*a*a*a*a*b';
+  const roleStars = `arn:aws:iam::${ACCOUNT}:role/*?*?*?*?*?*?*?*?*?*?*z`;
+
+  it('decide the same as ever, whatever their shape', () => {
+    const set = policySet([
+      { name: 'stars', principals: [stars, roleStars], allow: { dnsSuffixes: ['stars.test'] } },
+      { name: 'plain', principals: ANYONE, allow: { dnsSuffixes: ['plain.test'] } },
+    ]);
+    const longLocal = local('a'.repeat(40));
+    const realisticRole = role('payments-api-production-eu-west-1');
+    for (const principal of [longLocal, realisticRole]) {
+      forbidden(() => set.decide(principal, ask([dns('x.stars.test')], { policy: 'stars' })), 'POLICY_NOT_PERMITTED');
+      expect(set.decide(principal, ask([dns('x.plain.test')])).policy).toBe('plain');
+    }
+    expect(set.decide(local(`${'a'.repeat(40)}b`), ask([dns('x.stars.test')])).policy).toBe('stars');
+    expect(set.decide(role('payments-api-production-eu-west-1z'), ask([dns('x.stars.test')])).policy).toBe('stars');
+  });
+});
