@@ -70,6 +70,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     IDEMPOTENCY,
   ],
   'list-audit-events': [{ actions: ['Query'], partitions: ['audit'] }],
+  // Reads the table's stream (granted with its event source mapping), never its items: the images are in the records.
+  'publish-events': [],
   // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
   'bootstrap-ca': [
     { actions: ['GetItem', 'PutItem'], partitions: ['caChain'] },
@@ -113,3 +115,8 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'create-enrollment-token': { sealsAnswers: true },
   'list-audit-events': {},
 };
+
+/** Whether the function stores idempotent answers that hold secrets, and so holds the sealing key. */
+export function sealsAnswers(name: FunctionName): boolean {
+  return name in API_FUNCTION_ACCESS && API_FUNCTION_ACCESS[name as ApiFunctionName].sealsAnswers === true;
+}

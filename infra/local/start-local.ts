@@ -3,9 +3,14 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { API_FUNCTION_ACCESS, FUNCTION_TABLE_ACCESS, type FunctionName } from '#functions/function-access.ts';
+import type { BusEvent } from '#events/catalog.ts';
+import { FUNCTION_TABLE_ACCESS, type FunctionName, sealsAnswers } from '#functions/function-access.ts';
 import { guardTableAccess } from '#lib/adapters/dynamodb-access-guard.ts';
-import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
+import {
+  createDocumentClient,
+  createTableIfMissing,
+  type DocumentClientOptions,
+} from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
@@ -18,8 +23,10 @@ import { systemClock } from '#lib/ports/clock.ts';
 import type { SecretMac } from '#lib/ports/secret-mac.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
+import { LOCAL_DYNAMODB_REGION, loadOrCreateDynamoDbAccessKey } from './dynamodb-access-key.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
+import { startLocalEvents } from './local-events.ts';
 import { buildLocalHandlers, type FunctionStores } from './local-handlers.ts';
 import { createLocalServer, type LocalRequestLog } from './local-server.ts';
 import { loadOrCreateSealKey } from './seal-key.ts';
@@ -32,6 +39,8 @@ export interface LocalOptions {
   readonly adminToken?: string | undefined;
   readonly progress: (message: string) => void;
   readonly onRequest?: (log: LocalRequestLog) => void;
+  /** Every event put on the local bus (the local plane prints one line each unless MIM_QUIET is set). */
+  readonly onEvent?: ((event: BusEvent) => void) | undefined;
 }
 
 export interface LocalControlPlane {
@@ -40,6 +49,8 @@ export interface LocalControlPlane {
   /** Where the other local principals' tokens are, one file per name. */
   readonly tokenDir: string;
   readonly caCreated: boolean;
+  /** Resolves once every change committed so far has been published (tests wait on it instead of sleeping). */
+  drainEvents(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,21 +92,23 @@ async function principalToken(dataDir: string, name: string): Promise<string> {
  * Lambda's role does in AWS; only a function that seals answers gets the sealing secret, as only its Lambda may use
  * the KMS key. Built on first use and kept.
  */
-function functionStores(endpoint: string, sealingSecret: SecretMac): (name: FunctionName) => FunctionStores {
+function functionStores(
+  dynamodb: DocumentClientOptions,
+  sealingSecret: SecretMac,
+): (name: FunctionName) => FunctionStores {
   const built = new Map<FunctionName, FunctionStores>();
   return (name) => {
     const existing = built.get(name);
     if (existing) return existing;
-    const { client, doc } = createDocumentClient({ endpoint, region: 'local' });
+    const { client, doc } = createDocumentClient(dynamodb);
     guardTableAccess(client, name, resolveTableGrants(FUNCTION_TABLE_ACCESS[name], LOCAL_CA_ID));
-    const seals = name !== 'bootstrap-ca' && API_FUNCTION_ACCESS[name].sealsAnswers === true;
     const stores: FunctionStores = {
       inventory: new DynamoDbInventory(doc, LOCAL_TABLE_NAME),
       policyStore: new DynamoDbPolicyStore(doc, LOCAL_TABLE_NAME),
       tokenStore: new DynamoDbEnrollmentTokens(doc, LOCAL_TABLE_NAME),
       idempotency: createIdempotencyGuard(
         createDynamoDbIdempotencyStore({ client, tableName: LOCAL_TABLE_NAME }),
-        seals ? { sealingSecret } : {},
+        sealsAnswers(name) ? { sealingSecret } : {},
       ),
     };
     built.set(name, stores);
@@ -112,20 +125,28 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
   await mkdir(join(dataDir, 'dynamodb'), { recursive: true, mode: 0o700 });
   options.progress(`data directory ${dataDir}`);
 
+  const dbPath = join(dataDir, 'dynamodb');
+  const access = await loadOrCreateDynamoDbAccessKey(dataDir, dbPath);
+  if (access.migrated) options.progress("moved the inventory to a database only the local plane's access key opens");
   const started = Date.now();
   options.progress('starting DynamoDB Local (Java)…');
-  const dynamo = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb') });
+  const dynamo = await startDynamoDbLocal({ dbPath, perAccessKey: true });
   const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
     options.progress(`DynamoDB Local ready at ${dynamo.endpoint} (${Date.now() - started} ms)`);
-    const { client } = createDocumentClient({ endpoint: dynamo.endpoint, region: 'local' });
+    const dynamodb: DocumentClientOptions = {
+      endpoint: dynamo.endpoint,
+      region: LOCAL_DYNAMODB_REGION,
+      credentials: access.credentials,
+    };
+    const { client } = createDocumentClient(dynamodb);
     await createTableIfMissing(client, LOCAL_TABLE_NAME);
     options.progress(`inventory table "${LOCAL_TABLE_NAME}" ready`);
     const seal = await loadOrCreateSealKey(dataDir);
-    const storesFor = functionStores(dynamo.endpoint, seal.mac);
+    const storesFor = functionStores(dynamodb, seal.mac);
     const bootstrap = storesFor('bootstrap-ca');
 
     const warn = (message: string) => options.progress(`warning: ${message}`);
@@ -166,6 +187,17 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       logger,
       clock: systemClock,
     });
+    const events = await startLocalEvents({
+      dynamodb,
+      tableName: LOCAL_TABLE_NAME,
+      dataDir,
+      consumers: () => undefined,
+      logger,
+      onEvent: options.onEvent,
+      warn,
+    });
+    stops.push(() => events.stop());
+    options.progress("events: publishing committed changes from the table's stream to the local bus");
     const server = createLocalServer(handlers, options.onRequest);
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
@@ -190,6 +222,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       adminTokenSource: token.source,
       tokenDir,
       caCreated: ca.created,
+      drainEvents: () => events.drain(),
       stop: stopAll,
     };
   } catch (error) {

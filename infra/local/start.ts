@@ -22,6 +22,20 @@ const settings = env.data;
 // The SDK warns that its 2027 releases need Node 22; Lambda runs Node 22, and locally the warning is only noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const say = (message: string) => console.log(`mim: ${message}`);
+/** What an event line shows: its id and subject, never names or other details. */
+const eventSummary = (detail: unknown): string => {
+  const d = z
+    .object({
+      eventId: z.string(),
+      actor: z.string(),
+      serialNumber: z.string(),
+      policy: z.string(),
+      tokenId: z.string(),
+    })
+    .partial()
+    .parse(detail);
+  return `${d.serialNumber ?? d.tokenId ?? d.policy ?? ''} (event ${d.eventId}, by ${d.actor})`;
+};
 
 try {
   const path = configPath();
@@ -35,7 +49,10 @@ try {
     progress: say,
     ...(settings.MIM_QUIET
       ? {}
-      : { onRequest: (r) => say(`${r.method} ${r.path} → ${r.status} (${r.durationMs} ms)`) }),
+      : {
+          onRequest: (r) => say(`${r.method} ${r.path} → ${r.status} (${r.durationMs} ms)`),
+          onEvent: (e) => say(`event ${e['detail-type']} ${eventSummary(e.detail)}`),
+        }),
   });
   const tokenCommand = plane.adminTokenSource.startsWith('the ')
     ? '$MIM_ADMIN_TOKEN'

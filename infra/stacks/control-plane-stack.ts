@@ -15,6 +15,7 @@ import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-la
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import { EVENT_RULES } from '#events/rules.ts';
 import {
   API_FUNCTION_ACCESS,
   FUNCTION_TABLE_ACCESS,
@@ -27,6 +28,7 @@ import { resolveTableGrants } from '#lib/config/table-grants.ts';
 import { type MimConfigInput, parseMimConfig } from '#lib/domain/policy.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
 import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
+import { EventBackbone } from '../constructs/event-backbone.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
 import { SigningKey } from '../constructs/signing-key.ts';
 
@@ -122,6 +124,10 @@ export class ControlPlaneStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    const backbone = new EventBackbone(this, 'Events', { busName: EventBackbone.busName(caId) });
+    const publisherFn = newFunction('PublishEvents', 'publish-events');
+    backbone.attachPublisher(publisherFn, inventory.table);
+
     const functions = new Map<ApiFunctionName, LambdaFunction>();
     for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {
       const fn = newFunction(pascal(name), name, name === 'issue-certificate' ? 1024 : undefined);
@@ -134,6 +140,11 @@ export class ControlPlaneStack extends Stack {
       }
       functions.set(name, fn);
     }
+    backbone.addRules(EVENT_RULES, (rule) => {
+      const fn = functions.get(rule.target as ApiFunctionName);
+      if (!fn) throw new Error(`Rule ${rule.name} targets ${rule.target}, which this stack does not deploy.`);
+      return fn;
+    });
     const integration = (name: ApiFunctionName) => {
       const fn = functions.get(name);
       if (!fn) throw new Error(`No function ${name}: declare it in API_FUNCTION_ACCESS.`);
@@ -178,6 +189,14 @@ export class ControlPlaneStack extends Stack {
       description: 'Where the CA bootstrap stores the chain (table/pk/sk) and the public route that serves it',
     });
     new CfnOutput(this, 'TableName', { value: inventory.table.tableName });
+    new CfnOutput(this, 'EventBusName', {
+      value: backbone.bus.eventBusName,
+      description: 'The EventBridge bus every control plane event (source mim.control-plane) is put on',
+    });
+    new CfnOutput(this, 'PublisherDeadLetterQueueUrl', {
+      value: backbone.publisherDeadLetters.queueUrl,
+      description: 'Stream records the event publisher gave up on, for inspection and redrive',
+    });
     new CfnOutput(this, 'IssuingKeyArn', { value: keys.issuingKey.keyArn });
     new CfnOutput(this, 'RootKeyArn', { value: keys.rootKey.keyArn });
 

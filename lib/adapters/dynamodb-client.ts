@@ -7,6 +7,8 @@ import {
   type DynamoDBClientConfig,
   ResourceInUseException,
   ResourceNotFoundException,
+  type TableDescription,
+  UpdateTableCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -16,6 +18,11 @@ export interface DocumentClientOptions {
   readonly region?: string | undefined;
   /** Set only for DynamoDB Local (e.g. `http://127.0.0.1:8000`); in AWS the SDK resolves the endpoint. */
   readonly endpoint?: string | undefined;
+  /**
+   * With `endpoint` only: what to sign with. DynamoDB Local keeps one database per access key id and region, so the
+   * local plane uses a key id of its own; tests share the default placeholder.
+   */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
 }
 
 export interface DynamoDbClients {
@@ -26,23 +33,32 @@ export interface DynamoDbClients {
 /**
  * The DynamoDB client and its document wrapper, built once per process by a composition root.
  *
- * With an `endpoint` (DynamoDB Local) the requests are signed with fixed placeholder credentials: DynamoDB Local
- * accepts any, the default provider chain would fail on a machine without AWS credentials, and a developer's real
- * access key id has no business in a local process's logs.
+ * With an `endpoint` (DynamoDB Local) the requests are signed with the given credentials, else fixed placeholders:
+ * DynamoDB Local accepts any, the default provider chain would fail on a machine without AWS credentials, and a
+ * developer's real access key id has no business in a local process's logs.
  */
 export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDbClients {
-  const config: DynamoDBClientConfig = {};
-  if (options.endpoint !== undefined) {
-    config.endpoint = options.endpoint;
-    config.region = options.region ?? 'local';
-    config.credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  } else if (options.region !== undefined) {
-    config.region = options.region;
-  }
-  const client = new DynamoDBClient(config);
+  const client = new DynamoDBClient(clientConfig(options));
   // Optional record fields are absent rather than undefined, but a stray undefined must not fail a whole write.
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { client, doc };
+}
+
+/**
+ * Endpoint, region and credentials of a DynamoDB (or DynamoDB Streams) client: for DynamoDB Local, its endpoint, the
+ * given credentials or fixed placeholders; in AWS, only a region when given (the SDK resolves the rest).
+ */
+export function clientConfig(
+  options: DocumentClientOptions,
+): Pick<DynamoDBClientConfig, 'endpoint' | 'region' | 'credentials'> {
+  if (options.endpoint !== undefined) {
+    return {
+      endpoint: options.endpoint,
+      region: options.region ?? 'local',
+      credentials: options.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
+    };
+  }
+  return options.region === undefined ? {} : { region: options.region };
 }
 
 /** The CreateTable input for the inventory table, from the same declaration the CDK stack uses. */
@@ -59,6 +75,7 @@ export function inventoryTableInput(tableName: string): CreateTableCommandInput 
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: INVENTORY_TABLE.streamViewType },
     AttributeDefinitions: attributeDefinitions,
     KeySchema: [
       { AttributeName: INVENTORY_TABLE.partitionKey, KeyType: 'HASH' },
@@ -76,12 +93,14 @@ export function inventoryTableInput(tableName: string): CreateTableCommandInput 
 }
 
 /**
- * Creates the inventory table unless it exists, and resolves once it is ACTIVE. For DynamoDB Local and tests: in AWS
- * the CDK stack owns the table.
+ * Creates the inventory table unless it exists, and resolves once it is ACTIVE with its stream on. For DynamoDB Local
+ * and tests: in AWS the CDK stack owns the table. A table created before the stream was part of the schema (an older
+ * data directory) gets its stream turned on here.
  */
 export async function createTableIfMissing(client: DynamoDBClient, tableName: string): Promise<void> {
+  let existing: TableDescription | undefined;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    existing = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
     try {
@@ -92,4 +111,13 @@ export async function createTableIfMissing(client: DynamoDBClient, tableName: st
     }
   }
   await waitUntilTableExists({ client, minDelay: 1, maxDelay: 5, maxWaitTime: 120 }, { TableName: tableName });
+  if (existing && !existing.StreamSpecification?.StreamEnabled) {
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        StreamSpecification: { StreamEnabled: true, StreamViewType: INVENTORY_TABLE.streamViewType },
+      }),
+    );
+    await waitUntilTableExists({ client, minDelay: 1, maxDelay: 5, maxWaitTime: 120 }, { TableName: tableName });
+  }
 }

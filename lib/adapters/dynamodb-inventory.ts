@@ -102,7 +102,8 @@ const identitySchema = z.object({
   updatedAt: timestamp,
 }) satisfies z.ZodType<IdentityRecord>;
 
-const auditSchema = z.object({
+/** An audit entry as stored; the stream publisher reads the same items. */
+export const auditSchema = z.object({
   eventId: z.string().min(1),
   at: timestamp,
   action: z.enum(AUDIT_ACTIONS),

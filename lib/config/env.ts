@@ -9,6 +9,8 @@ export const ENV = {
   caId: 'MIM_CA_ID',
   /** The KMS HMAC_256 key that seals the stored answers of idempotent enrollment token creations. */
   sealKeyId: 'MIM_SEAL_KEY_ID',
+  /** The custom EventBridge bus the stream publisher puts catalog events on. */
+  eventBusName: 'MIM_EVENT_BUS_NAME',
   dynamoDbEndpoint: 'MIM_DYNAMODB_ENDPOINT',
 } as const;
 

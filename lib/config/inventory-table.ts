@@ -10,6 +10,11 @@ export const INVENTORY_TABLE = {
   sortKey: 'sk',
   /** Epoch seconds after which DynamoDB may delete the item: idempotency records and spent enrollment tokens. */
   timeToLiveAttribute: 'ttl',
+  /**
+   * The table's stream: the transactional outbox every event is derived from (both images, so that a consumer of a
+   * change can tell what it changed from).
+   */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
   indexes: [
     /** Sparse: only active certificates carry these attributes; partitioned by the UTC day of notAfter. */
     { name: 'expiry', partitionKey: 'expiryDay', sortKey: 'expirySk' },

@@ -278,7 +278,13 @@ beforeAll(async () => {
 
   const endpoint = /DynamoDB Local ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(plane.output())?.[1];
   if (!endpoint) throw new Error(`no DynamoDB Local endpoint in the output of npm start:\n${plane.output()}`);
-  dynamo = createDocumentClient({ endpoint, region: 'local' }).client;
+  // The local plane's database opens only with its own access key id (DynamoDB Local keeps one per key).
+  const accessKeyId = (await readFile(join(dataDir, 'dynamodb-access-key'), 'utf8')).trim();
+  dynamo = createDocumentClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId, secretAccessKey: accessKeyId },
+  }).client;
 
   bearer.admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
   for (const name of PRINCIPALS.filter((p) => p !== 'admin')) {
@@ -789,6 +795,8 @@ describe('hostile requests: a clear 4xx, nothing written, still serving', () => 
 
   it.each(CASES)('$name → $status $code', async ({ name, status, code, send }) => {
     const before = await countItems(dynamo, TABLE);
+    // The setup wrote the CA, policies, tokens and certificates: a count of 0 would mean we read the wrong database.
+    expect(before).toBeGreaterThan(0);
     const res = await send();
     expect(res.status, `${name}: ${res.text.slice(0, 500)}`).toBe(status);
     expect(res.json?.error?.code, res.text.slice(0, 500)).toBe(code);

@@ -18,7 +18,8 @@ let base: string;
 let token: string;
 
 async function start(): Promise<StartedProcess> {
-  const started = await startLocalPlane(dataDir);
+  // Not quiet: the plane prints a line per event put on its bus, which the events test reads.
+  const started = await startLocalPlane(dataDir, { env: { MIM_QUIET: '' } });
   base = started.base;
   return started.plane;
 }
@@ -62,7 +63,7 @@ describe('local control plane (npm start)', () => {
     const res = await api('GET', '/v1/health', { auth: null });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ok' });
-    for (const file of ['admin-token', 'ca/root-key.pem', 'ca/issuing-key.pem', 'seal.key']) {
+    for (const file of ['admin-token', 'ca/root-key.pem', 'ca/issuing-key.pem', 'seal.key', 'dynamodb-access-key']) {
       expect(((await stat(join(dataDir, file))).mode & 0o777).toString(8)).toBe('600');
     }
   });
@@ -289,6 +290,40 @@ describe('local control plane (npm start)', () => {
     expect(refused.status).toBe(403);
     expect(refused.json.error.code).toBe('FORBIDDEN');
     expect((await api('GET', '/v1/audit?day=yesterday')).json.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('publishes every committed change once, as a catalog event derived from its audit entry', async () => {
+    const csr = await makeCsr('evented', 'ec-p256');
+    const issued = await api('POST', '/v1/certificates', { body: { csr } });
+    expect(issued.status, issued.text).toBe(201);
+    const serial: string = issued.json.serialNumber;
+    const revoked = await api('POST', `/v1/certificates/${serial}/revoke`, { body: { reason: 'superseded' } });
+    expect(revoked.status, revoked.text).toBe(200);
+    // Published from the table's stream, after the request returned: wait for the lines, bounded.
+    const lines = () =>
+      plane
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('mim: event '));
+    for (let i = 0; i < 100 && !lines().some((l) => l.startsWith(`mim: event CertificateRevoked ${serial}`)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(plane.output()).not.toContain('warning: event pump');
+    expect(lines()).toContainEqual(expect.stringMatching(new RegExp(`^mim: event CertificateIssued ${serial} `)));
+    expect(lines()).toContainEqual(expect.stringMatching(new RegExp(`^mim: event CertificateRevoked ${serial} `)));
+
+    // Every audit entry so far has become exactly one event, with the entry's id as the event id.
+    const day = new Date().toISOString().slice(0, 10);
+    const audit = await api('GET', `/v1/audit?day=${day}&limit=100`);
+    expect(audit.status, audit.text).toBe(200);
+    const eventIds = lines().map((l) => /\(event ([0-9a-f-]+), by /.exec(l)?.[1]);
+    for (const entry of audit.json.items as { eventId: string }[]) {
+      expect(
+        eventIds.filter((id) => id === entry.eventId),
+        entry.eventId,
+      ).toHaveLength(1);
+    }
+    expect(await stat(join(dataDir, 'stream-checkpoints.json')).then((s) => (s.mode & 0o777).toString(8))).toBe('600');
   });
 
   it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {

@@ -96,6 +96,14 @@ function statementsOf(functionName: string): Json[] {
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
 }
 
+/** What reading the table's stream takes (granted by the publisher's event source mapping); not item access. */
+const STREAM_READ_ACTIONS = [
+  'dynamodb:ListStreams',
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+];
+
 function globMatches(pattern: string, value: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
   return regex.test(value);
@@ -273,6 +281,80 @@ describe('CA keys', () => {
   });
 });
 
+describe('events backbone', () => {
+  const publisherMappings = () => ofType('AWS::Lambda::EventSourceMapping');
+
+  it("streams the table's committed changes, both images", () => {
+    expect(resources.InventoryTable?.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+  });
+
+  it('a custom bus with an archive of every control plane event', () => {
+    const [[busId, bus] = []] = ofType('AWS::Events::EventBus');
+    expect(bus?.Properties.Name).toBe(`mim-${CA_ID}-events`);
+    const [[, archive] = []] = ofType('AWS::Events::Archive');
+    expect(archive?.Properties).toMatchObject({
+      EventPattern: { source: ['mim.control-plane'] },
+      RetentionDays: 365,
+      SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },
+    });
+  });
+
+  it('feeds the stream to the publisher: partial batch responses, bisection, bounded retries, a dead-letter queue', () => {
+    const mappings = publisherMappings();
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]?.[1].Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['InventoryTable', 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 43_200,
+    });
+    const fnId = mapping.FunctionName.Ref;
+    expect(roleOwner(resources[fnId]?.Properties.Role['Fn::GetAtt'][0])).toBe('publish-events');
+    const dlqId = mapping.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
+    expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('dead-letter queues are encrypted, TLS-only and retained', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.length).toBe(2);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
+      expect(queue.DeletionPolicy, id).toBe('Retain');
+      const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === id)?.[1];
+      expect(JSON.stringify(policy?.Properties.PolicyDocument), id).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('the publisher reads the stream, puts events on the bus and dead-letters, nothing else; nobody else publishes', () => {
+    const actions = statementsOf('publish-events').flatMap((s) =>
+      ([s.Action].flat() as string[]).map((a) => `${a} ${JSON.stringify(s.Resource)}`),
+    );
+    expect(actions.filter((a) => !a.startsWith('logs:')).sort()).toEqual(
+      [
+        'dynamodb:DescribeStream {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:GetRecords {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:GetShardIterator {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:ListStreams "*"',
+        expect.stringMatching(/^events:PutEvents \{"Fn::GetAtt":\["EventsBus\w+","Arn"\]\}$/),
+        expect.stringMatching(/^sqs:GetQueueAttributes .*PublisherDeadLetters/),
+        expect.stringMatching(/^sqs:GetQueueUrl .*PublisherDeadLetters/),
+        expect.stringMatching(/^sqs:SendMessage .*PublisherDeadLetters/),
+      ].sort((a, b) => String(a).localeCompare(String(b))),
+    );
+    const publishers = [...handlerFunctions().keys()].filter((name) =>
+      statementsOf(name).some((s) => [s.Action].flat().some((a: string) => globMatches(a, 'events:PutEvents'))),
+    );
+    expect(publishers).toEqual(['publish-events']);
+    const streamReaders = [...handlerFunctions().keys()].filter((name) =>
+      statementsOf(name).some((s) => [s.Action].flat().includes('dynamodb:GetRecords')),
+    );
+    expect(streamReaders).toEqual(['publish-events']);
+  });
+});
+
 describe('sealing key', () => {
   it('is a retained HMAC key only the token-creating function may use, whatever IAM says', () => {
     expect(resources.SealKey?.Properties).toMatchObject({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
@@ -343,13 +425,17 @@ describe('functions', () => {
       'create-enrollment-token': [ENV.tableName, ENV.sealKeyId],
       'list-audit-events': [ENV.tableName],
       'bootstrap-ca': [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId],
+      'publish-events': [ENV.eventBusName],
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
     for (const [name, fn] of handlerFunctions()) {
       const env = Object.keys(fn.Properties.Environment.Variables).filter((k) => k.startsWith('MIM_'));
       expect(env.sort(), name).toEqual([...(expected[name] ?? [])].sort());
       const services = new Set(
-        statementsOf(name).flatMap((s) => [s.Action].flat().map((a: string) => a.split(':')[0])),
+        statementsOf(name)
+          .flatMap((s) => [s.Action].flat() as string[])
+          .filter((a) => !STREAM_READ_ACTIONS.includes(a))
+          .map((a) => a.split(':')[0]),
       );
       expect(services.has('dynamodb'), name).toBe(expected[name]?.includes(ENV.tableName));
       expect(services.has('kms'), name).toBe(expected[name]?.some((v) => v.endsWith('_KEY_ID')));
@@ -364,7 +450,9 @@ describe('functions', () => {
     const out: string[] = [];
     for (const statement of statementsOf(name)) {
       const actions = [statement.Action].flat() as string[];
-      if (!actions.some((a) => a.startsWith('dynamodb:'))) continue;
+      if (!actions.some((a) => a.startsWith('dynamodb:')) || actions.every((a) => STREAM_READ_ACTIONS.includes(a))) {
+        continue;
+      }
       expect(statement.Effect, name).toBe('Allow');
       const resource = JSON.stringify(statement.Resource);
       expect(resource, name).toContain('InventoryTable');
@@ -421,6 +509,7 @@ describe('functions', () => {
       'delete-policy': ['GetItem POLICY', 'DeleteItem POLICY', 'PutItem POLICYV#*', 'PutItem AUDIT#*'],
       'create-enrollment-token': ['Query POLICY', 'PutItem ETOKEN#*', 'PutItem AUDIT#*', ...idempotency],
       'list-audit-events': ['Query AUDIT#*'],
+      'publish-events': [],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,
@@ -495,6 +584,7 @@ describe('functions', () => {
           [ENV.rootKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/11111111-1111-1111-1111-111111111111',
           [ENV.issuingKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222',
           [ENV.sealKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333',
+          [ENV.eventBusName]: 'mim-test-events',
         },
       },
     );
@@ -603,11 +693,13 @@ describe('CA bootstrap', () => {
 });
 
 describe('outputs', () => {
-  it('names the API URL, the CA chain location, the table and the key ARNs', () => {
+  it('names the API URL, the CA chain location, the table, the key ARNs, the bus and the dead letters', () => {
     expect(Object.keys(outputs).sort()).toEqual([
       'ApiUrl',
       'CaChainLocation',
+      'EventBusName',
       'IssuingKeyArn',
+      'PublisherDeadLetterQueueUrl',
       'RootKeyArn',
       'TableName',
     ]);
@@ -637,7 +729,9 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM4',
       'AwsSolutions-IAM5',
+      'AwsSolutions-IAM5',
       'AwsSolutions-L1',
+      'AwsSolutions-SQS3',
     ]);
   });
 });

@@ -101,7 +101,7 @@ describe('loadOrCreateSealKey', () => {
     const path = join(data, 'seal.key');
     await writeFile(path, randomBytes(length), { mode: 0o600 });
     const error = await loadOrCreateSealKey(data).catch((e: unknown) => e);
-    expect((error as Error).message).toContain(`${path} must hold exactly 32 bytes but holds ${length}`);
+    expect((error as Error).message).toContain(`${path}: must hold exactly 32 bytes but holds ${length}`);
     expect(await readFile(path)).toHaveLength(length);
   });
 

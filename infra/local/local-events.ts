@@ -1,0 +1,80 @@
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { BusEvent } from '#events/catalog.ts';
+import { EVENT_RULES } from '#events/rules.ts';
+import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
+import { createDocumentClient, type DocumentClientOptions } from '#lib/adapters/dynamodb-client.ts';
+import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
+import { createDynamoDbStreamReader, createStreamsClient } from '#lib/adapters/dynamodb-stream-reader.ts';
+import { STREAM_PUBLISHER_SETTINGS } from '../constructs/event-backbone-settings.ts';
+import { createFileCheckpointStore } from './file-checkpoint-store.ts';
+import { type EventConsumer, LocalEventBus } from './local-bus.ts';
+import { type StreamPump, startStreamPump } from './stream-pump.ts';
+
+export interface LocalEventsOptions {
+  /** How to reach DynamoDB Local: its endpoint and the local plane's credentials. */
+  readonly dynamodb: DocumentClientOptions;
+  readonly tableName: string;
+  readonly dataDir: string;
+  /** The consumer handler of each function a rule targets. */
+  readonly consumers: (target: string) => EventConsumer | undefined;
+  readonly logger: Logger;
+  /** One line per event put on the bus (unless MIM_QUIET). */
+  readonly onEvent?: ((event: BusEvent) => void) | undefined;
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * The events backbone of `npm start`, built from the same parts as in AWS: the table's stream (DynamoDB Local's),
+ * read by a pump that stands in for Lambda's event source mapping (same batch size and retries, checkpoints in
+ * `<dataDir>/stream-checkpoints.json`), the very publisher handler the Lambda runs, and an in-process bus that routes
+ * by the rules the stack declares. Records given up on are described in `<dataDir>/dead-letters.jsonl` (the stream
+ * positions and the reason, as the SQS on-failure destination of a stream mapping says; no item content).
+ */
+export async function startLocalEvents(options: LocalEventsOptions): Promise<StreamPump> {
+  const bus = new LocalEventBus({
+    routes: EVENT_RULES.flatMap((rule) => {
+      const consumer = options.consumers(rule.target);
+      if (!consumer) throw new Error(`Rule ${rule.name} targets ${rule.target}, which the local plane does not run.`);
+      return [{ rule, consumer }];
+    }),
+    onEvent: options.onEvent,
+    onConsumerError: (rule, event, error) =>
+      options.warn(`consumer of rule ${rule.name} failed on ${event['detail-type']}: ${(error as Error).message}`),
+  });
+  const deliver = makePublishEventsHandler({ publisher: bus, readRecord: streamedChangeOf, logger: options.logger });
+  const { client } = createDocumentClient(options.dynamodb);
+  const deadLetters = join(options.dataDir, 'dead-letters.jsonl');
+  return startStreamPump({
+    reader: createDynamoDbStreamReader({
+      dynamodb: client,
+      streams: createStreamsClient(options.dynamodb),
+      tableName: options.tableName,
+    }),
+    checkpoints: createFileCheckpointStore(join(options.dataDir, 'stream-checkpoints.json')),
+    deliver,
+    batchSize: STREAM_PUBLISHER_SETTINGS.batchSize,
+    maxRetries: STREAM_PUBLISHER_SETTINGS.retryAttempts,
+    onDeadLetter: async (records, reason) => {
+      const positions = records.map((r) => r.dynamodb?.SequenceNumber ?? '?');
+      options.warn(
+        `gave up publishing ${records.length} stream record(s) after ${reason.attempts} attempts ` +
+          `(${positions[0]}…${positions.at(-1)}); described in ${deadLetters}`,
+      );
+      const line = {
+        at: new Date().toISOString(),
+        condition: reason.condition,
+        failure: reason.failure,
+        attempts: reason.attempts,
+        streamArn: reason.streamArn,
+        shardId: reason.shardId,
+        startSequenceNumber: positions[0],
+        endSequenceNumber: positions.at(-1),
+        batchSize: records.length,
+      };
+      await appendFile(deadLetters, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+    },
+    onError: (error, source) => options.warn(`event pump (${source}): ${(error as Error).message}`),
+  });
+}

@@ -1,0 +1,40 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { partitionPrefix, TABLE_PARTITIONS } from '#lib/config/inventory-table.ts';
+import type { StreamedChange } from '#lib/ports/event-publisher.ts';
+import { auditSchema } from './dynamodb-inventory.ts';
+import { TABLE_KEY } from './dynamodb-keys.ts';
+
+const AUDIT_PREFIX = partitionPrefix(TABLE_PARTITIONS.audit);
+
+const streamRecord = z.object({
+  eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+  dynamodb: z.object({
+    SequenceNumber: z.string().min(1),
+    Keys: z.record(z.string(), z.unknown()),
+    NewImage: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+/** The sequence number of a stream record, or undefined when it has none (a record not from a DynamoDB stream). */
+export function streamPosition(record: DynamoDBRecord): string | undefined {
+  return record.dynamodb?.SequenceNumber;
+}
+
+/**
+ * What a stream record (as Lambda delivers it, attribute values in their JSON form) committed, as the publisher needs
+ * it: the audit entry an INSERT into an audit partition wrote, parsed like any item read back; every other record
+ * (inventory items, policies, tokens, idempotency records, TTL deletions) carries no event of its own.
+ * @throws Error when the record is malformed or its audit entry does not parse: a poison record.
+ */
+export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
+  const parsed = streamRecord.parse(record);
+  const position = parsed.dynamodb.SequenceNumber;
+  const keys = unmarshall(parsed.dynamodb.Keys as Record<string, AttributeValue>);
+  const pk = z.string().parse(keys[TABLE_KEY.partitionKey]);
+  if (parsed.eventName !== 'INSERT' || !pk.startsWith(AUDIT_PREFIX)) return { position, audit: undefined };
+  const image = z.record(z.string(), z.unknown()).parse(parsed.dynamodb.NewImage);
+  return { position, audit: auditSchema.parse(unmarshall(image as Record<string, AttributeValue>)) };
+}

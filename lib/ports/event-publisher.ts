@@ -1,0 +1,30 @@
+import type { CatalogEvent } from '#events/catalog.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
+
+/** What became of a batch of events: the `detail.eventId`s of those the bus still refused after retries. */
+export interface PublishResult {
+  readonly failedEventIds: readonly string[];
+}
+
+/**
+ * Puts catalog events on the control plane's event bus (EventBridge in AWS, the in-process bus locally), in order.
+ * Retries what can be retried; an event it reports as failed may be sent again later: consumers deduplicate.
+ */
+export interface EventPublisher {
+  /**
+   * @returns the events that could not be put, by `detail.eventId` (none when all were).
+   * @throws only when the bus could not be asked at all (e.g. the network); then no event is known to be put.
+   */
+  publish(events: readonly CatalogEvent[]): Promise<PublishResult>;
+}
+
+/**
+ * One record of the table's stream, as far as events are concerned: its position in the stream, and the audit entry
+ * it committed, if it committed one. Every audited change writes its audit entry in the same transaction as the
+ * change itself, so an audit entry appearing in the stream is the outbox record of that change.
+ */
+export interface StreamedChange {
+  /** The stream's sequence number: where a retry resumes. */
+  readonly position: string;
+  readonly audit: AuditRecord | undefined;
+}

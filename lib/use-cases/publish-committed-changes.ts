@@ -1,0 +1,89 @@
+import { type CatalogEvent, EVENT_SOURCE, parseCatalogEvent } from '#events/catalog.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
+import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
+
+const split = (list: string | number | boolean | undefined): string[] =>
+  typeof list === 'string' && list !== '' ? list.split(',') : [];
+const text = (value: string | number | boolean | undefined): string => (value === undefined ? '' : String(value));
+const targetId = (target: string): string => target.slice(target.indexOf('/') + 1);
+
+/**
+ * The catalog event an audit entry stands for, its detail checked against the catalog's schema: the entry's id is the
+ * event id consumers deduplicate by.
+ * @throws Error when the entry lacks what its event needs (a record the publisher cannot turn into an event).
+ */
+export function eventFromAudit(audit: AuditRecord): CatalogEvent {
+  const common = { version: 1, eventId: audit.eventId, occurredAt: audit.at, actor: audit.actor };
+  const d = audit.details;
+  const event = (detailType: string, detail: Record<string, unknown>) =>
+    parseCatalogEvent({ source: EVENT_SOURCE, detailType, detail: { ...common, ...detail } });
+  switch (audit.action) {
+    case 'CertificateIssued':
+      return event('CertificateIssued', {
+        serialNumber: targetId(audit.target),
+        identityId: text(d.identityId),
+        policy: text(d.policy),
+        fingerprintSha256: text(d.fingerprintSha256),
+        names: split(d.names),
+        notAfter: text(d.notAfter),
+        ...(d.enrollmentToken === undefined ? {} : { enrollmentTokenId: text(d.enrollmentToken) }),
+      });
+    case 'CertificateRevoked':
+      return event('CertificateRevoked', {
+        serialNumber: targetId(audit.target),
+        identityId: text(d.identityId),
+        reason: text(d.reason),
+        fingerprintSha256: text(d.fingerprintSha256),
+      });
+    case 'PolicyCreated':
+    case 'PolicyUpdated':
+    case 'PolicyDeleted':
+      return event('PolicyChanged', {
+        policy: targetId(audit.target),
+        change: audit.action === 'PolicyCreated' ? 'created' : audit.action === 'PolicyUpdated' ? 'updated' : 'deleted',
+        policyVersion: Number(d.version),
+        source: text(d.source),
+      });
+    case 'EnrollmentTokenCreated':
+      return event('EnrollmentTokenCreated', {
+        tokenId: targetId(audit.target),
+        policy: text(d.policy),
+        names: split(d.names),
+        expiresAt: text(d.expiresAt),
+      });
+    case 'CaBootstrapped':
+      return event('CaBootstrapped', { caId: targetId(audit.target) });
+  }
+}
+
+/**
+ * Publishes the events of a run of stream records, in stream order, and says where the stream must resume: at the
+ * first record whose event was not put (or could not be made), so that it and everything after it come again. Events
+ * after that point that were put will then be put again: consumers deduplicate by event id.
+ * @returns `resumeAt`: the position of the first record not done, or undefined when all are done.
+ */
+export async function publishCommittedChanges(
+  deps: { readonly publisher: EventPublisher },
+  changes: readonly StreamedChange[],
+): Promise<{ readonly resumeAt: string | undefined; readonly published: number }> {
+  const events: Array<{ position: string; event: CatalogEvent }> = [];
+  let resumeAt: string | undefined;
+  for (const change of changes) {
+    if (change.audit === undefined) continue;
+    try {
+      events.push({ position: change.position, event: eventFromAudit(change.audit) });
+    } catch {
+      // Publish what comes before it; this record is retried and, failing again, dead-lettered.
+      resumeAt = change.position;
+      break;
+    }
+  }
+  if (events.length === 0) return { resumeAt, published: 0 };
+  const { failedEventIds } = await deps.publisher.publish(events.map((e) => e.event));
+  const failed = new Set(failedEventIds);
+  const firstFailed = events.find((e) => failed.has(e.event.detail.eventId));
+  return {
+    resumeAt: firstFailed?.position ?? resumeAt,
+    published: events.length - failed.size,
+  };
+}

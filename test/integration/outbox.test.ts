@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
+import { createFileCheckpointStore } from '#infra/local/file-checkpoint-store.ts';
+import { type StreamPump, startStreamPump } from '#infra/local/stream-pump.ts';
+import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
+import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
+import { createDynamoDbStreamReader, createStreamsClient } from '#lib/adapters/dynamodb-stream-reader.ts';
+import { EventBridgePublisher } from '#lib/adapters/eventbridge-publisher.ts';
+import { ControlPlaneError } from '#lib/domain/errors.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
+import { policyDocumentSchema } from '#lib/domain/policy.ts';
+import { dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
+import {
+  type FakeEventBridge,
+  fakeEventBridgeClient,
+  startFakeEventBridge,
+} from '../support/fake-eventbridge-server.ts';
+import { tempDir } from '../support/pki-fixtures.ts';
+
+/**
+ * The transactional outbox end to end, with the real parts: writes committed to DynamoDB Local, its stream read by the
+ * local pump (the stand-in for Lambda's event source mapping), the very publisher handler the Lambda runs, and the
+ * EventBridge adapter putting events on a loopback server that speaks EventBridge's protocol.
+ */
+
+const BUS = 'mim-outbox-test';
+let table: FreshTable;
+let bus: FakeEventBridge;
+let pump: StreamPump;
+let cleanup: () => Promise<void>;
+const deadLetters: DynamoDBRecord[][] = [];
+
+const quiet = { info: () => undefined, error: () => undefined } as never;
+
+function audit(action: AuditRecord['action'], name: string, version: number): AuditRecord {
+  return {
+    eventId: randomUUID(),
+    at: new Date().toISOString(),
+    action,
+    actor: 'local:admin',
+    target: `policy/${name}`,
+    details: { version, source: 'api' },
+  };
+}
+
+beforeAll(async () => {
+  table = await freshTable();
+  bus = await startFakeEventBridge();
+  const dir = await tempDir();
+  cleanup = dir.remove;
+  const publisher = new EventBridgePublisher(fakeEventBridgeClient(bus.endpoint), BUS, {
+    sleep: async () => undefined,
+  });
+  const options = { endpoint: dynamoDbEndpoint() };
+  pump = await startStreamPump({
+    reader: createDynamoDbStreamReader({
+      dynamodb: createDocumentClient(options).client,
+      streams: createStreamsClient(options),
+      tableName: table.tableName,
+    }),
+    checkpoints: createFileCheckpointStore(`${dir.path}/checkpoints.json`),
+    deliver: makePublishEventsHandler({ publisher, readRecord: streamedChangeOf, logger: quiet }),
+    onDeadLetter: (records) => {
+      deadLetters.push([...records]);
+    },
+    onError: () => undefined,
+    maxRetries: 2,
+    retryDelayMs: 1,
+  });
+});
+
+afterAll(async () => {
+  await pump?.stop();
+  await bus?.close();
+  await cleanup?.();
+});
+
+describe('transactional outbox', () => {
+  it('publishes what was committed, once per audit entry, and nothing for a write that failed', async () => {
+    const store = new DynamoDbPolicyStore(table.doc, table.tableName);
+    const document = policyDocumentSchema.parse({
+      name: 'apps',
+      principals: ['local:*'],
+      allow: { dnsSuffixes: ['a.test'] },
+    });
+    const created = audit('PolicyCreated', 'apps', 1);
+    await store.putPolicy({
+      document,
+      expectedVersion: 0,
+      source: 'api',
+      at: created.at,
+      by: 'local:admin',
+      audit: created,
+    });
+    // A stale version: the transaction is cancelled, nothing is written, so nothing may be published.
+    const refused = audit('PolicyUpdated', 'apps', 5);
+    await expect(
+      store.putPolicy({
+        document,
+        expectedVersion: 4,
+        source: 'api',
+        at: refused.at,
+        by: 'local:admin',
+        audit: refused,
+      }),
+    ).rejects.toBeInstanceOf(ControlPlaneError);
+    const updated = audit('PolicyUpdated', 'apps', 2);
+    await store.putPolicy({
+      document,
+      expectedVersion: 1,
+      source: 'api',
+      at: updated.at,
+      by: 'local:admin',
+      audit: updated,
+    });
+
+    await pump.drain();
+    const put = bus.accepted.map((e) => ({
+      bus: e.eventBusName,
+      type: e.detailType,
+      id: e.detail.eventId,
+      v: e.detail.policyVersion,
+    }));
+    expect(put).toEqual([
+      { bus: BUS, type: 'PolicyChanged', id: created.eventId, v: 1 },
+      { bus: BUS, type: 'PolicyChanged', id: updated.eventId, v: 2 },
+    ]);
+    expect(bus.accepted.every((e) => e.source === 'mim.control-plane')).toBe(true);
+  });
+
+  it('retries an event the bus refused, and dead-letters a record that cannot become an event, then goes on', async () => {
+    bus.reset();
+    const store = new DynamoDbPolicyStore(table.doc, table.tableName);
+    const document = policyDocumentSchema.parse({
+      name: 'web',
+      principals: ['local:*'],
+      allow: { dnsSuffixes: ['w.test'] },
+    });
+    const throttled = audit('PolicyCreated', 'web', 1);
+    bus.failEntries({ eventIds: [throttled.eventId], errorCode: 'ThrottlingException', times: 2 });
+    await store.putPolicy({
+      document,
+      expectedVersion: 0,
+      source: 'api',
+      at: throttled.at,
+      by: 'local:admin',
+      audit: throttled,
+    });
+    // An audit entry whose event cannot be made (a policy change without its version): a poison record.
+    const at = new Date().toISOString();
+    const poison = randomUUID();
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: {
+          pk: `AUDIT#${at.slice(0, 10)}`,
+          sk: `${at}#${poison}`,
+          eventId: poison,
+          at,
+          action: 'PolicyUpdated',
+          actor: 'x',
+          target: 'policy/web',
+          details: {},
+        },
+      }),
+    );
+    const after = audit('PolicyDeleted', 'web', 2);
+    await store.deletePolicy({ name: 'web', expectedVersion: 1, audit: after });
+
+    await pump.drain();
+    expect(bus.accepted.map((e) => e.detail.eventId)).toEqual([throttled.eventId, after.eventId]);
+    expect(deadLetters.flat().map((r) => r.dynamodb?.NewImage?.eventId?.S)).toEqual([poison]);
+  });
+});
