@@ -22,6 +22,18 @@ const common = {
   actor: z.string(),
 };
 
+/** What every event about a discovered identity says of it (never its facts: read them from the inventory). */
+const discovered = {
+  identityId: z.string().min(1),
+  type: z.string(),
+  source: z.string(),
+  arn: z.string(),
+  name: z.string(),
+  account: z.string(),
+  region: z.string(),
+  owner: z.string().optional(),
+};
+
 /** Detail schemas by detail-type; a detail-type is a past-tense fact. A breaking change is a new `version`. */
 export const EVENT_DETAIL_SCHEMAS = {
   CertificateIssued: z.strictObject({
@@ -57,6 +69,17 @@ export const EVENT_DETAIL_SCHEMAS = {
     expiresAt: timestamp,
   }),
   CaBootstrapped: z.strictObject({ ...common, caId: z.string().min(1) }),
+  IdentityDiscovered: z.strictObject({ ...common, ...discovered }),
+  IdentityChanged: z.strictObject({
+    ...common,
+    ...discovered,
+    /** Top-level facts that differ, and whether the name or tags changed. */
+    changedFacts: z.array(z.string()),
+    nameChanged: z.boolean(),
+    tagsChanged: z.boolean(),
+  }),
+  IdentityMissing: z.strictObject({ ...common, ...discovered, missedRuns: z.number().int().positive() }),
+  IdentityReappeared: z.strictObject({ ...common, ...discovered }),
 } as const;
 
 export type DetailType = keyof typeof EVENT_DETAIL_SCHEMAS;

@@ -1,5 +1,6 @@
 import {
   type AttributeDefinition,
+  type CreateGlobalSecondaryIndexAction,
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
@@ -94,8 +95,8 @@ export function inventoryTableInput(tableName: string): CreateTableCommandInput 
 
 /**
  * Creates the inventory table unless it exists, and resolves once it is ACTIVE with its stream on. For DynamoDB Local
- * and tests: in AWS the CDK stack owns the table. A table created before the stream was part of the schema (an older
- * data directory) gets its stream turned on here.
+ * and tests: in AWS the CDK stack owns the table. A table created before its stream or an index was part of the schema
+ * (an older data directory) gets them here.
  */
 export async function createTableIfMissing(client: DynamoDBClient, tableName: string): Promise<void> {
   let existing: TableDescription | undefined;
@@ -111,6 +112,25 @@ export async function createTableIfMissing(client: DynamoDBClient, tableName: st
     }
   }
   await waitUntilTableExists({ client, minDelay: 1, maxDelay: 5, maxWaitTime: 120 }, { TableName: tableName });
+  // Indexes added to the schema since the table was created (one per UpdateTable, as DynamoDB requires).
+  const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  for (const index of existing ? INVENTORY_TABLE.indexes.filter((i) => !present.has(i.name)) : []) {
+    const input = inventoryTableInput(tableName);
+    await client.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: input.AttributeDefinitions,
+        GlobalSecondaryIndexUpdates: [
+          {
+            Create: input.GlobalSecondaryIndexes?.find(
+              (g) => g.IndexName === index.name,
+            ) as CreateGlobalSecondaryIndexAction,
+          },
+        ],
+      }),
+    );
+    await waitUntilTableExists({ client, minDelay: 1, maxDelay: 5, maxWaitTime: 120 }, { TableName: tableName });
+  }
   if (existing && !existing.StreamSpecification?.StreamEnabled) {
     await client.send(
       new UpdateTableCommand({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   INDEX_PARTITIONS,
   INVENTORY_TABLE,
@@ -23,6 +24,8 @@ import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
  * | every current policy                  | table   | `POLICY`               | begins_with `CUR#`                         |
  * | versions of one policy, oldest first  | table   | `POLICYV#<name>`       | `V#<version, zero-padded to 10 digits>`    |
  * | enrollment token by SHA-256 of it     | table   | `ETOKEN#<tokenHash>`   | `ETOKEN`                                   |
+ * | discovered identity by id             | table   | `DID#<id>`             | `DID`                                      |
+ * | discovered identities of a scope      | byScope | `DSCOPE#<source>#<account>#<region>#<shard>` | `<id>`             |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
  * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
@@ -47,12 +50,18 @@ export const TABLE_KEY = { partitionKey: INVENTORY_TABLE.partitionKey, sortKey: 
 export const EXPIRY_INDEX = indexDefinition('expiry');
 export const BY_TYPE_INDEX = indexDefinition('byType');
 export const BY_OWNER_INDEX = indexDefinition('byOwner');
+export const BY_SCOPE_INDEX = indexDefinition('byScope');
 
 /** The table's own key, queried like an index (no index name). */
 export const BASE_TABLE = { name: undefined, ...TABLE_KEY } as const;
 
 /** The table or any of its key-bearing indexes, as the query helpers take it. */
-export type KeyedIndex = typeof BASE_TABLE | typeof EXPIRY_INDEX | typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX;
+export type KeyedIndex =
+  | typeof BASE_TABLE
+  | typeof EXPIRY_INDEX
+  | typeof BY_TYPE_INDEX
+  | typeof BY_OWNER_INDEX
+  | typeof BY_SCOPE_INDEX;
 
 /** Key prefixes, from the partition declarations the stack's grants are made of. */
 const PREFIX = {
@@ -64,6 +73,8 @@ const PREFIX = {
   expiry: partitionPrefix(INDEX_PARTITIONS.expiry),
   byType: partitionPrefix(INDEX_PARTITIONS.byType),
   byOwner: partitionPrefix(INDEX_PARTITIONS.byOwner),
+  byScope: partitionPrefix(INDEX_PARTITIONS.byScope),
+  discoveredIdentity: partitionPrefix(TABLE_PARTITIONS.discoveredIdentity),
 } as const;
 
 function tableKey(pk: string, sk: string): Record<string, string> {
@@ -198,4 +209,34 @@ export function policyVersionKey(name: string, version: number): Record<string, 
 
 export function enrollmentTokenKey(tokenHash: string): Record<string, string> {
   return tableKey(`${PREFIX.enrollmentToken}${tokenHash}`, 'ETOKEN');
+}
+
+/**
+ * A scope's identities are spread over this many partitions of the byScope index (by their id), so that a burst of
+ * 10,000 new identities of one account puts about 600 writes on each instead of all on one; a listing queries them
+ * all (in parallel).
+ */
+export const SCOPE_SHARDS = 16;
+
+export function discoveredIdentityKey(identityId: string): Record<string, string> {
+  return tableKey(`${PREFIX.discoveredIdentity}${identityId}`, 'DID');
+}
+
+/** The byScope partition of one shard of a scope. */
+export function scopePartition(scope: { source: string; account: string; region: string }, shard: number): string {
+  return `${PREFIX.byScope}${scope.source}#${scope.account}#${scope.region}#${shard.toString(16)}`;
+}
+
+/** The byScope attributes of a discovered identity: its scope's shard by a hash of its id, and its id. */
+export function scopeIndexAttributes(identity: {
+  identityId: string;
+  source: string;
+  account: string;
+  region: string;
+}): Record<string, string> {
+  const shard = createHash('sha256').update(identity.identityId).digest()[0] ?? 0;
+  return {
+    [BY_SCOPE_INDEX.partitionKey]: scopePartition(identity, shard % SCOPE_SHARDS),
+    [BY_SCOPE_INDEX.sortKey]: identity.identityId,
+  };
 }

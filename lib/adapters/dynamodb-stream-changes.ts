@@ -4,10 +4,12 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { partitionPrefix, TABLE_PARTITIONS } from '#lib/config/inventory-table.ts';
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
+import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
 import { auditSchema } from './dynamodb-inventory.ts';
 import { TABLE_KEY } from './dynamodb-keys.ts';
 
 const AUDIT_PREFIX = partitionPrefix(TABLE_PARTITIONS.audit);
+const DISCOVERED_PREFIX = partitionPrefix(TABLE_PARTITIONS.discoveredIdentity);
 
 const streamRecord = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
@@ -15,6 +17,7 @@ const streamRecord = z.object({
     SequenceNumber: z.string().min(1),
     Keys: z.record(z.string(), z.unknown()),
     NewImage: z.record(z.string(), z.unknown()).optional(),
+    OldImage: z.record(z.string(), z.unknown()).optional(),
   }),
 });
 
@@ -25,8 +28,9 @@ export function streamPosition(record: DynamoDBRecord): string | undefined {
 
 /**
  * What a stream record (as Lambda delivers it, attribute values in their JSON form) committed, as the publisher needs
- * it: the audit entry an INSERT into an audit partition wrote, parsed like any item read back; every other record
- * (inventory items, policies, tokens, idempotency records, TTL deletions) carries no event of its own.
+ * it: the audit entry an INSERT into an audit partition wrote, or a discovered identity's item with its image before
+ * (both parsed like any item read back); every other record (issued inventory items, policies, tokens, idempotency
+ * records, TTL deletions) carries no event of its own.
  * @throws Error when the record is malformed or its audit entry does not parse: a poison record.
  */
 export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
@@ -34,7 +38,20 @@ export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
   const position = parsed.dynamodb.SequenceNumber;
   const keys = unmarshall(parsed.dynamodb.Keys as Record<string, AttributeValue>);
   const pk = z.string().parse(keys[TABLE_KEY.partitionKey]);
-  if (parsed.eventName !== 'INSERT' || !pk.startsWith(AUDIT_PREFIX)) return { position, audit: undefined };
-  const image = z.record(z.string(), z.unknown()).parse(parsed.dynamodb.NewImage);
-  return { position, audit: auditSchema.parse(unmarshall(image as Record<string, AttributeValue>)) };
+  const plain = (image: Record<string, unknown> | undefined) =>
+    unmarshall(z.record(z.string(), z.unknown()).parse(image) as Record<string, AttributeValue>);
+  if (parsed.eventName === 'INSERT' && pk.startsWith(AUDIT_PREFIX)) {
+    return { position, audit: auditSchema.parse(plain(parsed.dynamodb.NewImage)) };
+  }
+  if (parsed.eventName !== 'REMOVE' && pk.startsWith(DISCOVERED_PREFIX)) {
+    const old = parsed.dynamodb.OldImage;
+    return {
+      position,
+      discovered: {
+        before: old === undefined ? undefined : discoveredIdentityFromItem(plain(old)),
+        after: discoveredIdentityFromItem(plain(parsed.dynamodb.NewImage)),
+      },
+    };
+  }
+  return { position };
 }

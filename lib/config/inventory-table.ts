@@ -22,6 +22,8 @@ export const INVENTORY_TABLE = {
     { name: 'byType', partitionKey: 'typePk', sortKey: 'typeSk' },
     /** Identities by owner, sorted by type, status, then creation. */
     { name: 'byOwner', partitionKey: 'ownerPk', sortKey: 'ownerSk' },
+    /** Discovered identities by the scope that found them (source, account, region), in 16 shards each. */
+    { name: 'byScope', partitionKey: 'scopePk', sortKey: 'scopeSk' },
   ],
 } as const;
 
@@ -42,6 +44,7 @@ export const TABLE_PARTITIONS = {
   policyHistory: 'POLICYV#*',
   enrollmentToken: 'ETOKEN#*',
   idempotency: 'IDEMPOTENCY',
+  discoveredIdentity: 'DID#*',
 } as const;
 export type TablePartition = keyof typeof TABLE_PARTITIONS;
 
@@ -50,6 +53,7 @@ export const INDEX_PARTITIONS: { readonly [N in InventoryIndexName]: string } = 
   expiry: 'EXP#*',
   byType: 'TYPE#*',
   byOwner: 'OWNER#*',
+  byScope: 'DSCOPE#*',
 };
 
 /** The fixed part of a `<prefix>*` partition pattern: what every key of that partition starts with. */

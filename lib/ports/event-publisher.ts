@@ -1,4 +1,5 @@
 import type { CatalogEvent } from '#events/catalog.ts';
+import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 
 /** What became of a batch of events: the `detail.eventId`s of those the bus still refused after retries. */
@@ -19,12 +20,16 @@ export interface EventPublisher {
 }
 
 /**
- * One record of the table's stream, as far as events are concerned: its position in the stream, and the audit entry
- * it committed, if it committed one. Every audited change writes its audit entry in the same transaction as the
- * change itself, so an audit entry appearing in the stream is the outbox record of that change.
+ * One record of the table's stream, as far as events are concerned: its position in the stream, and what it committed
+ * that is worth an event. Every audited change writes its audit entry in the same transaction as the change itself,
+ * so an audit entry appearing in the stream is the outbox record of that change; a discovered identity's item is its
+ * own outbox record (its writes are not audited one by one: a run may write thousands), with the image before it.
  */
 export interface StreamedChange {
   /** The stream's sequence number: where a retry resumes. */
   readonly position: string;
-  readonly audit: AuditRecord | undefined;
+  readonly audit?: AuditRecord | undefined;
+  readonly discovered?:
+    | { readonly before: DiscoveredIdentity | undefined; readonly after: DiscoveredIdentity }
+    | undefined;
 }

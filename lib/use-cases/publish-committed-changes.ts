@@ -1,4 +1,5 @@
 import { type CatalogEvent, EVENT_SOURCE, parseCatalogEvent } from '#events/catalog.ts';
+import { canonicalJson, type DiscoveredIdentity } from '#lib/domain/discovery.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
 
@@ -57,6 +58,45 @@ export function eventFromAudit(audit: AuditRecord): CatalogEvent {
 }
 
 /**
+ * The event a write of a discovered identity stands for, or undefined when it is not news (a growing missed-run
+ * streak). Its id, `<identityId>:v<version>`, is the same however often the record is delivered.
+ */
+export function eventFromDiscovered(
+  before: DiscoveredIdentity | undefined,
+  after: DiscoveredIdentity,
+): CatalogEvent | undefined {
+  const detail = {
+    version: 1,
+    eventId: `${after.identityId}:v${after.version}`,
+    occurredAt: after.changedAt,
+    actor: 'discovery',
+    identityId: after.identityId,
+    type: after.type,
+    source: after.source,
+    arn: after.arn,
+    name: after.name,
+    account: after.account,
+    region: after.region,
+    ...(after.owner === undefined ? {} : { owner: after.owner }),
+  };
+  const event = (detailType: string, extra: Record<string, unknown> = {}) =>
+    parseCatalogEvent({ source: EVENT_SOURCE, detailType, detail: { ...detail, ...extra } });
+  if (before === undefined) return event('IdentityDiscovered');
+  if (before.status === 'active' && after.status === 'missing')
+    return event('IdentityMissing', { missedRuns: after.missedRuns });
+  if (before.status !== 'active' && after.status === 'active') return event('IdentityReappeared');
+  if (before.observationHash === after.observationHash) return undefined;
+  const keys = new Set([...Object.keys(before.facts), ...Object.keys(after.facts)]);
+  return event('IdentityChanged', {
+    changedFacts: [...keys]
+      .filter((k) => canonicalJson(before.facts[k] ?? null) !== canonicalJson(after.facts[k] ?? null))
+      .sort(),
+    nameChanged: before.name !== after.name,
+    tagsChanged: canonicalJson(before.tags) !== canonicalJson(after.tags),
+  });
+}
+
+/**
  * Publishes the events of a run of stream records, in stream order, and says where the stream must resume: at the
  * first record whose event was not put (or could not be made), so that it and everything after it come again. Events
  * after that point that were put will then be put again: consumers deduplicate by event id.
@@ -69,9 +109,13 @@ export async function publishCommittedChanges(
   const events: Array<{ position: string; event: CatalogEvent }> = [];
   let resumeAt: string | undefined;
   for (const change of changes) {
-    if (change.audit === undefined) continue;
     try {
-      events.push({ position: change.position, event: eventFromAudit(change.audit) });
+      const event = change.audit
+        ? eventFromAudit(change.audit)
+        : change.discovered
+          ? eventFromDiscovered(change.discovered.before, change.discovered.after)
+          : undefined;
+      if (event) events.push({ position: change.position, event });
     } catch {
       // Publish what comes before it; this record is retried and, failing again, dead-lettered.
       resumeAt = change.position;

@@ -6,13 +6,16 @@ import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
 import { createFileCheckpointStore } from '#infra/local/file-checkpoint-store.ts';
 import { type StreamPump, startStreamPump } from '#infra/local/stream-pump.ts';
 import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
 import { createDynamoDbStreamReader, createStreamsClient } from '#lib/adapters/dynamodb-stream-reader.ts';
 import { EventBridgePublisher } from '#lib/adapters/eventbridge-publisher.ts';
+import type { Observation } from '#lib/domain/discovery.ts';
 import { ControlPlaneError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { policyDocumentSchema } from '#lib/domain/policy.ts';
+import { discoverScope } from '#lib/use-cases/discover-scope.ts';
 import { dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
 import {
   type FakeEventBridge,
@@ -174,5 +177,53 @@ describe('transactional outbox', () => {
     await pump.drain();
     expect(bus.accepted.map((e) => e.detail.eventId)).toEqual([throttled.eventId, after.eventId]);
     expect(deadLetters.flat().map((r) => r.dynamodb?.NewImage?.eventId?.S)).toEqual([poison]);
+  });
+
+  it('publishes what discovery changed: new, changed, missing and back; nothing for an unchanged estate or a missed run', async () => {
+    bus.reset();
+    const inventory = new DynamoDbDiscoveredInventory(table.doc, table.tableName);
+    const secret = (name: string, rotation: boolean): Observation => ({
+      source: 'aws-secrets-manager',
+      type: 'secret',
+      arn: `arn:aws:secretsmanager:eu-west-1:111122223333:secret:${name}`,
+      name,
+      account: '111122223333',
+      region: 'eu-west-1',
+      tags: {},
+      facts: { rotationEnabled: rotation },
+    });
+    const scope = { source: 'aws-secrets-manager', account: '111122223333', region: 'eu-west-1' } as const;
+    const run = (estate: Observation[]) =>
+      discoverScope(
+        {
+          source: {
+            name: 'aws-secrets-manager',
+            global: false,
+            pages: async function* () {
+              yield { observations: estate };
+            },
+          },
+          inventory,
+          clock: { now: () => new Date() },
+        },
+        scope,
+        { missingAfterRuns: 2 },
+      );
+    const types = async () => {
+      await pump.drain();
+      const out = bus.accepted.map((e) => `${e.detailType} ${e.detail.name}`);
+      bus.reset();
+      return out;
+    };
+    await run([secret('db', true), secret('api', true)]);
+    expect((await types()).sort()).toEqual(['IdentityDiscovered api', 'IdentityDiscovered db']);
+    await run([secret('db', true), secret('api', true)]);
+    expect(await types()).toEqual([]);
+    await run([secret('db', false)]);
+    expect(await types()).toEqual(['IdentityChanged db']);
+    await run([secret('db', false)]);
+    expect(await types()).toEqual(['IdentityMissing api']);
+    await run([secret('db', false), secret('api', true)]);
+    expect(await types()).toEqual(['IdentityReappeared api']);
   });
 });

@@ -1,0 +1,172 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  DISCOVERED_STATUSES,
+  DISCOVERED_TYPES,
+  DISCOVERY_SOURCES,
+  type DiscoveredIdentity,
+  type DiscoveryScopeKey,
+} from '#lib/domain/discovery.ts';
+import { ConflictError, InternalError } from '#lib/domain/errors.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import { parseItem } from './dynamodb-items.ts';
+import {
+  BY_SCOPE_INDEX,
+  discoveredIdentityKey,
+  SCOPE_SHARDS,
+  scopeIndexAttributes,
+  scopePartition,
+  TABLE_KEY,
+} from './dynamodb-keys.ts';
+
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_KEYS = 100;
+/** Unprocessed keys (throttling) are asked for again this many times, with a growing pause. */
+const BATCH_GET_ATTEMPTS = 6;
+/** Writes and shard queries in flight at once. */
+const CONCURRENCY = 8;
+
+const timestamp = z.iso.datetime();
+
+const identitySchema = z.object({
+  identityId: z.string().min(1),
+  source: z.enum(DISCOVERY_SOURCES),
+  type: z.enum(DISCOVERED_TYPES),
+  arn: z.string().min(1),
+  name: z.string(),
+  account: z.string(),
+  region: z.string(),
+  tags: z.record(z.string(), z.string()),
+  facts: z.record(z.string(), z.json()),
+  owner: z.string().optional(),
+  observationHash: z.string().regex(/^[0-9a-f]{64}$/),
+  status: z.enum(DISCOVERED_STATUSES),
+  missedRuns: z.number().int().nonnegative(),
+  firstSeenAt: timestamp,
+  changedAt: timestamp,
+  version: z.number().int().positive(),
+});
+
+/** A discovered identity item read back (from the table or a stream image), parsed; `INVENTORY_CORRUPT` if not. */
+export function discoveredIdentityFromItem(item: Record<string, unknown>): DiscoveredIdentity {
+  const parsed = parseItem(identitySchema, item);
+  return { ...parsed, owner: parsed.owner };
+}
+
+/** Runs `work` over `items` with at most `limit` in flight; rejects with the first failure. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Discovered identities in the inventory table: one item each under `DID#<id>` (keys in `dynamodb-keys.ts`), carrying
+ * the byScope index attributes (16 shards per scope). Items read back are parsed; writes are conditional on the
+ * version, so concurrent runs cannot lose each other's changes.
+ */
+export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {}
+
+  async getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>> {
+    const found = new Map<string, DiscoveredIdentity>();
+    const unique = [...new Set(identityIds)];
+    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_KEYS).map(discoveredIdentityKey);
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS) {
+          throw new InternalError(
+            'INVENTORY_THROTTLED',
+            'The inventory could not be read in time; the run retries it.',
+          );
+        }
+        if (attempt > 1) await this.sleep(50 * 2 ** attempt);
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const identity = discoveredIdentityFromItem(item);
+          found.set(identity.identityId, identity);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {
+    // Shards are read a few at a time; each yields its pages as they come.
+    const shards = Array.from({ length: SCOPE_SHARDS }, (_, shard) => scopePartition(scope, shard));
+    for (let start = 0; start < shards.length; start += CONCURRENCY) {
+      const pages = await Promise.all(shards.slice(start, start + CONCURRENCY).map((p) => this.queryAll(p)));
+      for (const page of pages) if (page.length > 0) yield page;
+    }
+  }
+
+  async write(identities: readonly DiscoveredIdentity[]): Promise<void> {
+    await eachLimited(identities, CONCURRENCY, async (identity) => {
+      const { owner, ...rest } = identity;
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...rest,
+              ...(owner === undefined ? {} : { owner }),
+              ...discoveredIdentityKey(identity.identityId),
+              ...scopeIndexAttributes(identity),
+            },
+            ...(identity.version === 1
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#pk)',
+                  ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+                }
+              : {
+                  ConditionExpression: '#version = :previous',
+                  ExpressionAttributeNames: { '#version': 'version' },
+                  ExpressionAttributeValues: { ':previous': identity.version - 1 },
+                }),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        throw new ConflictError(
+          'CONCURRENT_UPDATE',
+          `Discovered identity ${identity.identityId} was changed by another run; this unit of work is retried.`,
+          { cause: error },
+        );
+      }
+    });
+  }
+
+  /** Every identity of one byScope partition (a shard holds a scope's identities / 16: few pages). */
+  private async queryAll(partition: string): Promise<DiscoveredIdentity[]> {
+    const out: DiscoveredIdentity[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: BY_SCOPE_INDEX.name,
+          KeyConditionExpression: '#p = :p',
+          ExpressionAttributeNames: { '#p': BY_SCOPE_INDEX.partitionKey },
+          ExpressionAttributeValues: { ':p': partition },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(discoveredIdentityFromItem(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
+  }
+}

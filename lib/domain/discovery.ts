@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Discovered machine identities: what the discovery sources observe in AWS accounts, and how the inventory keeps one
+ * true record of each. Pure types and rules; the sources and the store are adapters.
+ */
+
+/** The sources; each is one file under `lib/adapters/discovery/` behind the `DiscoverySource` port. */
+export const DISCOVERY_SOURCES = ['aws-iam', 'aws-acm', 'aws-secrets-manager', 'aws-kms'] as const;
+export type DiscoverySourceName = (typeof DISCOVERY_SOURCES)[number];
+
+/** The kinds of machine identity discovery inventories (issued certificates are `x509-certificate` too). */
+export const DISCOVERED_TYPES = [
+  'x509-certificate',
+  'iam-role',
+  'iam-user',
+  'iam-access-key',
+  'secret',
+  'kms-key',
+  'ai-agent',
+] as const;
+export type DiscoveredType = (typeof DISCOVERED_TYPES)[number];
+
+/** A JSON value: what facts are made of (sorted keys make their hash stable). */
+export type FactValue = string | number | boolean | null | readonly FactValue[] | { readonly [key: string]: FactValue };
+export type Facts = { readonly [key: string]: FactValue };
+
+/** The region of sources that are global to an account (IAM). */
+export const GLOBAL_REGION = 'global';
+
+/**
+ * One identity as a source saw it in one account and region. `facts` are what the source read (never a secret
+ * value): everything that, when it changes, is a change of the identity; `lastUsedAt` and the like are facts too, so
+ * sources put only what they read, and a use that moves a date is a change (at most daily for IAM's own data).
+ */
+export interface Observation {
+  readonly source: DiscoverySourceName;
+  readonly type: DiscoveredType;
+  /** The identity's ARN (or, for certificates without one, another stable natural key). */
+  readonly arn: string;
+  /** A readable name: role or user name, access key id, domain name, secret name, key alias or id. */
+  readonly name: string;
+  readonly account: string;
+  /** The AWS region, or {@link GLOBAL_REGION}. */
+  readonly region: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly facts: Facts;
+}
+
+/** The stable, URL-safe id of a discovered identity: from its source and ARN, so a run finds it again. */
+export function discoveredIdentityId(observation: Pick<Observation, 'source' | 'arn'>): string {
+  const digest = createHash('sha256').update(`${observation.source}\n${observation.arn}`).digest('base64url');
+  return `d-${digest.slice(0, 32)}`;
+}
+
+/** JSON with object keys sorted at every depth: equal facts always serialize alike. */
+export function canonicalJson(value: FactValue): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Facts)[key] ?? null)}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** What decides whether an identity changed: its name, tags and facts, hashed. */
+export function observationHash(observation: Observation): string {
+  const content: FactValue = { name: observation.name, tags: observation.tags, facts: observation.facts };
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
+/** The owner of a discovered identity: the `owner` tag, then `team`; else none. A manual owner wins (later). */
+export function ownerFromTags(tags: Readonly<Record<string, string>>): string | undefined {
+  return tags.owner ?? tags.Owner ?? tags.team ?? tags.Team;
+}
+
+/** Where a discovered identity stands. `missing`: not seen for `missingAfterRuns` completed runs of its scope. */
+export const DISCOVERED_STATUSES = ['active', 'missing', 'retired'] as const;
+export type DiscoveredStatus = (typeof DISCOVERED_STATUSES)[number];
+
+/** The part of an estate one unit of discovery work reads: a source in one account and region. */
+export interface DiscoveryScopeKey {
+  readonly source: DiscoverySourceName;
+  readonly account: string;
+  readonly region: string;
+}
+
+/**
+ * A discovered identity as the inventory keeps it. Written only when something changed: its observation (hash), its
+ * status, or its streak of missed runs; when it was last seen is the completion time of its scope's last run, kept
+ * with the run, not here, so an unchanged estate costs no writes.
+ */
+export interface DiscoveredIdentity extends Observation {
+  readonly identityId: string;
+  readonly owner: string | undefined;
+  readonly observationHash: string;
+  readonly status: DiscoveredStatus;
+  /** Completed runs of its scope in a row that did not see it; 0 while it is seen. */
+  readonly missedRuns: number;
+  readonly firstSeenAt: string;
+  /** When its observation or status last changed. */
+  readonly changedAt: string;
+  /** Incremented by every write: optimistic concurrency, and the event id of the change it made. */
+  readonly version: number;
+}
+
+/** What a write did to an identity, for counts and events. */
+export type DiscoveryChange = 'new' | 'changed' | 'missing' | 'reappeared' | 'missed';
+
+/**
+ * The identity after a run saw it, or undefined when nothing changed (no write). New: active, version 1. Seen again
+ * while missing: active again (`reappeared`). A changed observation: `changed`. A seen identity's missed-run streak
+ * ends (a write only if it had one).
+ */
+export function afterSeen(
+  existing: DiscoveredIdentity | undefined,
+  observation: Observation,
+  at: string,
+): { identity: DiscoveredIdentity; change: DiscoveryChange | undefined } | undefined {
+  const hash = observationHash(observation);
+  const owner = ownerFromTags(observation.tags);
+  if (existing === undefined) {
+    return {
+      change: 'new',
+      identity: {
+        ...observation,
+        identityId: discoveredIdentityId(observation),
+        owner,
+        observationHash: hash,
+        status: 'active',
+        missedRuns: 0,
+        firstSeenAt: at,
+        changedAt: at,
+        version: 1,
+      },
+    };
+  }
+  const changed = existing.observationHash !== hash;
+  const reappeared = existing.status !== 'active';
+  if (!changed && !reappeared && existing.missedRuns === 0) return undefined;
+  return {
+    change: reappeared ? 'reappeared' : changed ? 'changed' : undefined,
+    identity: {
+      ...existing,
+      ...observation,
+      owner,
+      observationHash: hash,
+      status: 'active',
+      missedRuns: 0,
+      changedAt: changed || reappeared ? at : existing.changedAt,
+      version: existing.version + 1,
+    },
+  };
+}
+
+/**
+ * The identity after a completed run of its scope did not see it, or undefined when nothing changes: the streak
+ * grows, and reaching `missingAfterRuns` makes it `missing` (once: a missing identity is not written again until it
+ * is seen). Never called for a run whose part failed: an identity that could not be read is not missing.
+ */
+export function afterMissed(
+  existing: DiscoveredIdentity,
+  missingAfterRuns: number,
+  at: string,
+): { identity: DiscoveredIdentity; change: DiscoveryChange } | undefined {
+  if (existing.status !== 'active') return undefined;
+  const missedRuns = existing.missedRuns + 1;
+  const missing = missedRuns >= missingAfterRuns;
+  return {
+    change: missing ? 'missing' : 'missed',
+    identity: {
+      ...existing,
+      missedRuns,
+      status: missing ? 'missing' : 'active',
+      changedAt: missing ? at : existing.changedAt,
+      version: existing.version + 1,
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { DiscoveredIdentity, DiscoveryScopeKey } from '#lib/domain/discovery.ts';
+
+/**
+ * The discovered identities of the inventory. Reads are by id (batched) and by scope (the identities a source found in
+ * one account and region); writes are conditional on the version read, so two runs never overwrite each other's news.
+ */
+export interface DiscoveredInventory {
+  /** The identities with these ids that exist, by id. */
+  getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>>;
+  /** Every identity of a scope, page by page. */
+  listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]>;
+  /**
+   * Writes each identity on condition that its stored version is the one before (absent for version 1).
+   * @throws ConflictError `CONCURRENT_UPDATE` when another writer got there first: the unit of work is retried.
+   */
+  write(identities: readonly DiscoveredIdentity[]): Promise<void>;
+}

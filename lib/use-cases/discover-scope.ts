@@ -1,0 +1,91 @@
+import {
+  afterMissed,
+  afterSeen,
+  type DiscoveredIdentity,
+  type DiscoveryChange,
+  type DiscoveryScopeKey,
+  discoveredIdentityId,
+} from '#lib/domain/discovery.ts';
+import type { Clock } from '#lib/ports/clock.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
+
+/** What one unit of discovery work found and changed. */
+export interface ScopeCounts {
+  readonly seen: number;
+  readonly new: number;
+  readonly changed: number;
+  readonly missing: number;
+  readonly reappeared: number;
+  /** Writes made: new, changed, reappeared and missing identities, and growing missed-run streaks. */
+  readonly writes: number;
+}
+
+export interface DiscoverScopeDeps {
+  readonly source: DiscoverySource;
+  readonly inventory: DiscoveredInventory;
+  readonly clock: Clock;
+}
+
+/**
+ * One unit of discovery work: reads a source in one account and region page by page, writes only the identities whose
+ * observation changed (or that are new, or back), and, once the source has been read to its end, counts a missed run
+ * for every identity of the scope it did not see, making those `missing` after `missingAfterRuns` such runs.
+ *
+ * Memory holds one page and the ids seen (a few dozen bytes each). If the source throws, nothing is marked missed and
+ * the error goes up with its reason: the part fails, and identities that could not be read are not missing.
+ */
+export async function discoverScope(
+  deps: DiscoverScopeDeps,
+  scope: DiscoveryScopeKey,
+  options: { readonly missingAfterRuns: number; readonly onProgress?: (counts: ScopeCounts) => void },
+): Promise<ScopeCounts> {
+  const counts: Record<keyof ScopeCounts, number> = {
+    seen: 0,
+    new: 0,
+    changed: 0,
+    missing: 0,
+    reappeared: 0,
+    writes: 0,
+  };
+  const tally = (change: DiscoveryChange | undefined) => {
+    counts.writes++;
+    if (change !== undefined && change !== 'missed') counts[change]++;
+  };
+  const seen = new Set<string>();
+  const at = () => deps.clock.now().toISOString();
+
+  for await (const page of deps.source.pages({ account: scope.account, region: scope.region })) {
+    const ids = page.observations.map((o) => discoveredIdentityId(o));
+    const existing = await deps.inventory.getMany(ids);
+    const writes: DiscoveredIdentity[] = [];
+    const now = at();
+    for (const [i, observation] of page.observations.entries()) {
+      const id = ids[i] ?? discoveredIdentityId(observation);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      counts.seen++;
+      const next = afterSeen(existing.get(id), observation, now);
+      if (next === undefined) continue;
+      writes.push(next.identity);
+      tally(next.change);
+    }
+    if (writes.length > 0) await deps.inventory.write(writes);
+    options.onProgress?.({ ...counts });
+  }
+
+  // The source was read to its end: what it no longer shows has missed this run.
+  const now = at();
+  for await (const page of deps.inventory.listScope(scope)) {
+    const writes: DiscoveredIdentity[] = [];
+    for (const identity of page) {
+      if (seen.has(identity.identityId)) continue;
+      const next = afterMissed(identity, options.missingAfterRuns, now);
+      if (next === undefined) continue;
+      writes.push(next.identity);
+      tally(next.change);
+    }
+    if (writes.length > 0) await deps.inventory.write(writes);
+  }
+  return { ...counts };
+}

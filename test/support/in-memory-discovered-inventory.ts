@@ -1,0 +1,35 @@
+import type { DiscoveredIdentity, DiscoveryScopeKey } from '#lib/domain/discovery.ts';
+import { ConflictError } from '#lib/domain/errors.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+
+/** The discovered inventory in memory, with the DynamoDB adapter's version condition; counts its writes. */
+export class InMemoryDiscoveredInventory implements DiscoveredInventory {
+  readonly items = new Map<string, DiscoveredIdentity>();
+  writes = 0;
+
+  async getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>> {
+    const found = new Map<string, DiscoveredIdentity>();
+    for (const id of identityIds) {
+      const item = this.items.get(id);
+      if (item) found.set(id, item);
+    }
+    return found;
+  }
+
+  async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {
+    yield [...this.items.values()].filter(
+      (i) => i.source === scope.source && i.account === scope.account && i.region === scope.region,
+    );
+  }
+
+  async write(identities: readonly DiscoveredIdentity[]): Promise<void> {
+    for (const identity of identities) {
+      const current = this.items.get(identity.identityId);
+      if ((current?.version ?? 0) !== identity.version - 1) {
+        throw new ConflictError('CONCURRENT_UPDATE', `version conflict on ${identity.identityId}`);
+      }
+      this.items.set(identity.identityId, identity);
+      this.writes++;
+    }
+  }
+}
