@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { discoveryConfigSchema } from './discovery-config.ts';
 import { parseIpRange } from './ip-address.ts';
 import { normalizeDnsName, normalizeUri } from './name-normalizer.ts';
 import { parseValidity } from './validity.ts';
@@ -206,6 +207,7 @@ export const mimConfigSchema = z.strictObject({
     .strictObject({ defaultTtl: validity.default('1h'), maxTtl: validity.default('24h') })
     .default({ defaultTtl: '1h', maxTtl: '24h' })
     .refine((t) => notLonger(t.defaultTtl, t.maxTtl), 'defaultTtl must not exceed maxTtl'),
+  discovery: discoveryConfigSchema.describe('which accounts and regions discovery reads, and how often'),
   localPrincipals: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, ".", "_" or "-"'))
     .max(50)

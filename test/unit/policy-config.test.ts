@@ -325,3 +325,66 @@ describe('errors name the field they are in', () => {
     expect(parseMimConfig(input).roles.admin).toEqual(['local:admin']);
   });
 });
+
+describe('discovery configuration', () => {
+  const withDiscovery = (discovery: unknown) => config([minimalPolicy()], { discovery });
+
+  it('defaults to every 6 hours, missing after 2 runs, the deployment account and region', () => {
+    expect(parseMimConfig(config([minimalPolicy()])).discovery).toEqual({
+      schedule: 'rate(6 hours)',
+      missingAfterRuns: 2,
+      aws: {},
+    });
+    expect(parseMimConfig(shipped).discovery.missingAfterRuns).toBeGreaterThan(0);
+  });
+
+  it('takes accounts with roles, or the organization, with an external id', () => {
+    const parsed = parseMimConfig(
+      withDiscovery({
+        schedule: 'cron(0 */4 * * ? *)',
+        missingAfterRuns: 3,
+        aws: {
+          regions: ['eu-west-1', 'us-east-1'],
+          accounts: [
+            { accountId: '111122223333' },
+            { accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/Reader' },
+          ],
+          externalId: 'mim-7f3a',
+        },
+      }),
+    );
+    expect(parsed.discovery.aws.accounts).toHaveLength(2);
+    expect(
+      parseMimConfig(withDiscovery({ aws: { accounts: { organization: true }, externalId: 'x1' } })).discovery.aws
+        .accounts,
+    ).toEqual({
+      organization: true,
+    });
+  });
+
+  it.each([
+    [{ schedule: 'every 6 hours' }, 'discovery.schedule: must be "rate(<n> <minutes|hours|days>)"'],
+    [{ schedule: 'rate(1 minutes)' }, 'discovery.schedule: write "rate(1 hour)"'],
+    [{ schedule: 'rate(2 minutes)' }, 'discovery.schedule: runs at most every 5 minutes'],
+    [{ missingAfterRuns: 0 }, 'discovery.missingAfterRuns'],
+    [{ aws: { regions: ['Europe'] } }, 'discovery.aws.regions[0]: an AWS region'],
+    [
+      { aws: { accounts: [{ accountId: '111122223333' }, { accountId: '111122223333' }], externalId: 'x1' } },
+      'discovery.aws.accounts[1].accountId: account 111122223333 is listed twice',
+    ],
+    [
+      {
+        aws: {
+          accounts: [{ accountId: '111122223333', roleArn: 'arn:aws:iam::999999999999:role/R' }],
+          externalId: 'x1',
+        },
+      },
+      'discovery.aws.accounts[0].roleArn: the role must be in the account it reads',
+    ],
+    [{ aws: { accounts: { organization: true } } }, 'discovery.aws.externalId: set an externalId'],
+    [{ aws: { accounts: [{ accountId: '1234' }] } }, 'discovery.aws.accounts'],
+    [{ sources: ['aws-iam'] }, 'discovery'],
+  ])('refuses %j, naming the field', (discovery, message) => {
+    expect(problems(withDiscovery(discovery)).join('\n')).toContain(message);
+  });
+});

@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+/** The role discovery assumes in an account when its entry names none. */
+export const DEFAULT_DISCOVERY_ROLE_NAME = 'MimDiscoveryReadOnly';
+
+const accountId = z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits');
+const region = z.string().regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'an AWS region such as "eu-west-1"');
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    'an IAM role ARN such as "arn:aws:iam::111122223333:role/MimDiscoveryReadOnly"',
+  );
+
+/**
+ * EventBridge Scheduler's `rate(...)` (at least 5 minutes: a run over many accounts takes a while, and a shorter rate
+ * only makes runs overlap) or `cron(...)` with six fields.
+ */
+const schedule = z.string().superRefine((value, ctx) => {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(value);
+  if (rate) {
+    const [amount, unit] = [Number(rate[1]), rate[2] ?? ''];
+    const minutes = amount * (unit.startsWith('minute') ? 1 : unit.startsWith('hour') ? 60 : 1440);
+    if (amount < 1 || (amount === 1) !== !unit.endsWith('s')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'write "rate(1 hour)" or "rate(6 hours)": a positive number, singular for 1',
+      });
+    } else if (minutes < 5) {
+      ctx.addIssue({ code: 'custom', message: 'runs at most every 5 minutes' });
+    }
+    return;
+  }
+  if (!/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be "rate(<n> <minutes|hours|days>)" or "cron(<6 fields>)", e.g. "rate(6 hours)"',
+    });
+  }
+});
+
+/** The accounts discovery reads: a list, or every active account of the organization. */
+const accounts = z.union([
+  z
+    .array(z.strictObject({ accountId, roleArn: roleArn.optional() }))
+    .min(1)
+    .max(1000)
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      for (const [index, entry] of list.entries()) {
+        if (seen.has(entry.accountId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'accountId'],
+            message: `account ${entry.accountId} is listed twice`,
+          });
+        }
+        seen.add(entry.accountId);
+        if (entry.roleArn !== undefined && !entry.roleArn.includes(`::${entry.accountId}:`)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'roleArn'],
+            message: 'the role must be in the account it reads',
+          });
+        }
+      }
+    }),
+  z.strictObject({ organization: z.literal(true) }),
+]);
+
+/** `discovery` in `mim.config.json`: what is read, where, and how often. */
+export const discoveryConfigSchema = z
+  .strictObject({
+    schedule: schedule.default('rate(6 hours)').describe('how often a run starts in AWS (off locally unless set)'),
+    missingAfterRuns: z
+      .number()
+      .int()
+      .min(1)
+      .max(30)
+      .default(2)
+      .describe('completed runs without an identity before it is missing'),
+    aws: z
+      .strictObject({
+        regions: z.array(region).min(1).max(40).optional().describe("default: the deployment's region"),
+        accounts: accounts.optional().describe('default: the account of the credentials in use'),
+        externalId: z
+          .string()
+          .regex(/^[\w+=,.@:/-]{2,1224}$/, '2 to 1224 letters, digits or +=,.@:/-')
+          .optional()
+          .describe('passed on every AssumeRole; required by the member accounts role'),
+      })
+      .default({})
+      .superRefine((aws, ctx) => {
+        const assumes =
+          aws.accounts !== undefined &&
+          ('organization' in aws.accounts ||
+            aws.accounts.some((a) => a.roleArn !== undefined) ||
+            aws.accounts.length > 1);
+        if (assumes && aws.externalId === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['externalId'],
+            message: 'set an externalId: every role discovery assumes in another account requires it',
+          });
+        }
+      }),
+  })
+  .default({ schedule: 'rate(6 hours)', missingAfterRuns: 2, aws: {} });
+export type DiscoveryConfig = z.output<typeof discoveryConfigSchema>;
