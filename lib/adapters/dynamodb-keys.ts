@@ -26,6 +26,7 @@ import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
  * | enrollment token by SHA-256 of it     | table   | `ETOKEN#<tokenHash>`   | `ETOKEN`                                   |
  * | discovered identity by id             | table   | `DID#<id>`             | `DID`                                      |
  * | discovered identities of a scope      | byScope | `DSCOPE#<source>#<account>#<region>#<shard>` | `<id>`             |
+ * | discovery runs, newest last           | table   | `DRUN`                 | `<runId>` (starts with its UTC start time) |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
  * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
@@ -239,4 +240,11 @@ export function scopeIndexAttributes(identity: {
     [BY_SCOPE_INDEX.partitionKey]: scopePartition(identity, shard % SCOPE_SHARDS),
     [BY_SCOPE_INDEX.sortKey]: identity.identityId,
   };
+}
+
+/** The partition of every discovery run: a few a day, each updated once or twice per part, so one partition. */
+export const DISCOVERY_RUN_PARTITION = TABLE_PARTITIONS.discoveryRuns;
+
+export function discoveryRunKey(runId: string): Record<string, string> {
+  return tableKey(DISCOVERY_RUN_PARTITION, runId);
 }

@@ -45,6 +45,7 @@ export const TABLE_PARTITIONS = {
   enrollmentToken: 'ETOKEN#*',
   idempotency: 'IDEMPOTENCY',
   discoveredIdentity: 'DID#*',
+  discoveryRuns: 'DRUN',
 } as const;
 export type TablePartition = keyof typeof TABLE_PARTITIONS;
 

@@ -1,0 +1,179 @@
+import { DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
+import { type DiscoveryRun, newRunId, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
+import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
+import type { Clock } from '#lib/ports/clock.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import type { DiscoveryRunStore, DiscoveryUnit, DiscoveryWorkQueue } from '#lib/ports/discovery-runs.ts';
+import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
+import { discoverScope } from './discover-scope.ts';
+
+/** The sources that are read once per account rather than per region. */
+const GLOBAL_SOURCES: ReadonlySet<DiscoverySourceName> = new Set(['aws-iam']);
+
+/** What a run may cover: the accounts (with the role to read each through) and regions, or why none can be read. */
+export type DiscoveryPlan =
+  | {
+      readonly accounts: ReadonlyArray<{ readonly accountId: string; readonly roleArn: string | undefined }>;
+      readonly regions: readonly string[];
+    }
+  | { readonly unavailable: string };
+
+export interface StartDiscoveryRunDeps {
+  readonly runs: DiscoveryRunStore;
+  readonly queue: DiscoveryWorkQueue;
+  readonly clock: Clock;
+  /** Resolves the configured accounts and regions (STS, Organizations), or says why AWS cannot be read. */
+  readonly plan: () => Promise<DiscoveryPlan>;
+  readonly randomId: () => string;
+}
+
+/**
+ * Starts a run: one part per source, account and region (one per account for IAM), recorded as pending, then handed
+ * to the workers as units. A request may narrow the sources and accounts; an account the configuration does not list
+ * is refused before anything is written. When AWS cannot be read at all (no credentials), every part is recorded as
+ * skipped with the reason, and the run is complete at once.
+ * @throws ValidationError `ACCOUNT_NOT_CONFIGURED`.
+ */
+export async function startDiscoveryRun(
+  deps: StartDiscoveryRunDeps,
+  request: {
+    readonly by: string;
+    readonly trigger: DiscoveryRun['trigger'];
+    readonly sources?: readonly DiscoverySourceName[] | undefined;
+    readonly accounts?: readonly string[] | undefined;
+  },
+): Promise<DiscoveryRun> {
+  const sources = request.sources ?? DISCOVERY_SOURCES;
+  const plan = await deps.plan();
+  const now = deps.clock.now();
+  let parts: RunPart[];
+  if ('unavailable' in plan) {
+    parts = sources.map((source) => ({
+      source,
+      account: request.accounts?.[0] ?? 'unknown',
+      region: 'unknown',
+      status: 'skipped',
+      reason: plan.unavailable,
+      counts: ZERO_COUNTS,
+    }));
+  } else {
+    const known = new Set(plan.accounts.map((a) => a.accountId));
+    const unknown = (request.accounts ?? []).filter((a) => !known.has(a));
+    if (unknown.length > 0) {
+      throw new ValidationError(
+        'ACCOUNT_NOT_CONFIGURED',
+        `Account ${unknown.join(', ')} is not one discovery reads; add it to discovery.aws.accounts in the configuration.`,
+        { details: { accounts: unknown } },
+      );
+    }
+    const accounts = request.accounts
+      ? plan.accounts.filter((a) => request.accounts?.includes(a.accountId))
+      : plan.accounts;
+    parts = accounts.flatMap((account) =>
+      sources.flatMap((source) =>
+        (GLOBAL_SOURCES.has(source) ? [GLOBAL_REGION] : plan.regions).map(
+          (region): RunPart => ({
+            source,
+            account: account.accountId,
+            region,
+            roleArn: account.roleArn,
+            status: 'pending',
+            counts: ZERO_COUNTS,
+          }),
+        ),
+      ),
+    );
+  }
+  const run: DiscoveryRun = {
+    runId: newRunId(now, deps.randomId()),
+    startedAt: now.toISOString(),
+    startedBy: request.by,
+    trigger: request.trigger,
+    parts,
+  };
+  await deps.runs.createRun(run);
+  await deps.queue.enqueue(
+    parts
+      .filter((p) => p.status === 'pending')
+      .map((p) => ({ runId: run.runId, source: p.source, account: p.account, region: p.region, roleArn: p.roleArn })),
+  );
+  return run;
+}
+
+export interface RunDiscoveryUnitDeps {
+  readonly runs: DiscoveryRunStore;
+  readonly inventory: DiscoveredInventory;
+  readonly clock: Clock;
+  /** The source of the unit, with the account's credentials (throws with the reason when they cannot be had). */
+  readonly sourceFor: (unit: DiscoveryUnit) => Promise<DiscoverySource>;
+  readonly missingAfterRuns: number;
+  /** Progress is written to the run at most this often. */
+  readonly progressEveryMs?: number;
+}
+
+/** A reason fit for the run report: the public message of our errors, else the error's name and message, bounded. */
+function reasonOf(error: unknown): string {
+  if (error instanceof ControlPlaneError) return error.message;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/**
+ * One unit of work: reads its source in its account and region into the inventory and records the part's outcome. A
+ * failure of the source (access denied, throttled past the retries, no credentials for the account) fails this part
+ * only, with its reason; a conflict with another writer is thrown so that the queue delivers the unit again.
+ */
+export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: DiscoveryUnit): Promise<RunPart> {
+  const base = { source: unit.source, account: unit.account, region: unit.region, roleArn: unit.roleArn };
+  const startedAt = deps.clock.now().toISOString();
+  await deps.runs.updatePart(unit.runId, { ...base, status: 'running', counts: ZERO_COUNTS, startedAt });
+  let lastProgress = Date.now();
+  try {
+    const source = await deps.sourceFor(unit);
+    const counts = await discoverScope(
+      { source, inventory: deps.inventory, clock: deps.clock },
+      { source: unit.source, account: unit.account, region: unit.region },
+      {
+        missingAfterRuns: deps.missingAfterRuns,
+        onProgress: (progress) => {
+          if (Date.now() - lastProgress < (deps.progressEveryMs ?? 5_000)) return;
+          lastProgress = Date.now();
+          void deps.runs
+            .updatePart(unit.runId, { ...base, status: 'running', counts: countsOf(progress), startedAt })
+            .catch(() => undefined);
+        },
+      },
+    );
+    const part: RunPart = {
+      ...base,
+      status: 'succeeded',
+      counts: countsOf(counts),
+      startedAt,
+      finishedAt: deps.clock.now().toISOString(),
+    };
+    await deps.runs.updatePart(unit.runId, part);
+    return part;
+  } catch (error) {
+    if (error instanceof ConflictError) throw error;
+    const part: RunPart = {
+      ...base,
+      status: 'failed',
+      reason: reasonOf(error),
+      counts: ZERO_COUNTS,
+      startedAt,
+      finishedAt: deps.clock.now().toISOString(),
+    };
+    await deps.runs.updatePart(unit.runId, part);
+    return part;
+  }
+}
+
+function countsOf(counts: { seen: number; new: number; changed: number; missing: number; reappeared: number }) {
+  return {
+    seen: counts.seen,
+    new: counts.new,
+    changed: counts.changed,
+    missing: counts.missing,
+    reappeared: counts.reappeared,
+  };
+}

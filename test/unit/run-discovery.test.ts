@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import type { Observation } from '#lib/domain/discovery.ts';
+import { type DiscoveryRun, partKey, type RunPart, runStatus } from '#lib/domain/discovery-run.ts';
+import { ConflictError } from '#lib/domain/errors.ts';
+import type { DiscoveryRunStore, DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
+import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
+import { runDiscoveryUnit, startDiscoveryRun } from '#lib/use-cases/run-discovery.ts';
+import { InMemoryDiscoveredInventory } from '../support/in-memory-discovered-inventory.ts';
+
+class InMemoryRuns implements DiscoveryRunStore {
+  readonly runs = new Map<string, DiscoveryRun>();
+  async createRun(run: DiscoveryRun) {
+    if (this.runs.has(run.runId)) throw new ConflictError('RUN_EXISTS', 'exists');
+    this.runs.set(run.runId, run);
+  }
+  async updatePart(runId: string, part: RunPart) {
+    const run = this.runs.get(runId);
+    if (!run) throw new Error('no run');
+    const parts = run.parts.filter((p) => partKey(p) !== partKey(part));
+    this.runs.set(runId, { ...run, parts: [...parts, part] });
+  }
+  async getRun(runId: string) {
+    return this.runs.get(runId);
+  }
+  async listRuns(limit: number) {
+    return [...this.runs.values()].slice(-limit).reverse();
+  }
+}
+
+const clock = { now: () => new Date('2026-11-29T12:00:00.000Z') };
+const plan = async () => ({
+  accounts: [
+    { accountId: '111122223333', roleArn: undefined },
+    { accountId: '444455556666', roleArn: 'arn:aws:iam::444455556666:role/Reader' },
+  ],
+  regions: ['eu-west-1', 'us-east-1'],
+});
+
+describe('starting a discovery run', () => {
+  it('plans one part per source, account and region (IAM once per account) and queues each', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const run = await startDiscoveryRun(
+      { runs, queue: { enqueue: async (units) => void queued.push(...units) }, clock, plan, randomId: () => 'abc' },
+      { by: 'local:admin', trigger: 'api' },
+    );
+    expect(run.runId).toBe('20261129T120000Z-abc');
+    // 2 accounts × (IAM global + 3 regional sources × 2 regions) = 14 parts.
+    expect(run.parts).toHaveLength(14);
+    expect(run.parts.filter((p) => p.source === 'aws-iam').map((p) => p.region)).toEqual(['global', 'global']);
+    expect(queued).toHaveLength(14);
+    expect(queued.find((u) => u.account === '444455556666')?.roleArn).toBe('arn:aws:iam::444455556666:role/Reader');
+    expect(runStatus(run.parts)).toBe('running');
+  });
+
+  it('narrows to the sources and accounts asked for, and refuses an account the configuration does not list', async () => {
+    const runs = new InMemoryRuns();
+    const deps = { runs, queue: { enqueue: async () => undefined }, clock, plan, randomId: () => 'n' };
+    const run = await startDiscoveryRun(deps, {
+      by: 'x',
+      trigger: 'api',
+      sources: ['aws-kms'],
+      accounts: ['444455556666'],
+    });
+    expect(run.parts.map((p) => `${p.source} ${p.account} ${p.region}`)).toEqual([
+      'aws-kms 444455556666 eu-west-1',
+      'aws-kms 444455556666 us-east-1',
+    ]);
+    await expect(
+      startDiscoveryRun({ ...deps, randomId: () => 'm' }, { by: 'x', trigger: 'api', accounts: ['999999999999'] }),
+    ).rejects.toMatchObject({ code: 'ACCOUNT_NOT_CONFIGURED', status: 400 });
+    expect(runs.runs.size).toBe(1);
+  });
+
+  it('records every part as skipped, with the reason, when AWS cannot be read at all, and is complete at once', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const run = await startDiscoveryRun(
+      {
+        runs,
+        queue: { enqueue: async (units) => void queued.push(...units) },
+        clock,
+        plan: async () => ({ unavailable: 'No AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID.' }),
+        randomId: () => 's',
+      },
+      { by: 'x', trigger: 'schedule' },
+    );
+    expect(run.parts.map((p) => p.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+    expect(run.parts[0]?.reason).toContain('No AWS credentials');
+    expect(queued).toEqual([]);
+    expect(runStatus(run.parts)).toBe('completed');
+  });
+});
+
+describe('running a unit', () => {
+  const unit: DiscoveryUnit = { runId: 'r1', source: 'aws-kms', account: '111122223333', region: 'eu-west-1' };
+  const key: Observation = {
+    source: 'aws-kms',
+    type: 'kms-key',
+    arn: 'arn:aws:kms:eu-west-1:111122223333:key/1',
+    name: 'alias/a',
+    account: '111122223333',
+    region: 'eu-west-1',
+    tags: {},
+    facts: {},
+  };
+  const source = (fail?: Error): DiscoverySource => ({
+    name: 'aws-kms',
+    global: false,
+    async *pages() {
+      if (fail) throw fail;
+      yield { observations: [key] };
+    },
+  });
+
+  async function setup() {
+    const runs = new InMemoryRuns();
+    await runs.createRun({
+      runId: 'r1',
+      startedAt: clock.now().toISOString(),
+      startedBy: 'x',
+      trigger: 'api',
+      parts: [{ ...unit, status: 'pending', counts: { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 } }],
+    });
+    return runs;
+  }
+
+  it('records the counts of a part that succeeded, and the run completes', async () => {
+    const runs = await setup();
+    const inventory = new InMemoryDiscoveredInventory();
+    const part = await runDiscoveryUnit(
+      { runs, inventory, clock, sourceFor: async () => source(), missingAfterRuns: 2 },
+      unit,
+    );
+    expect(part).toMatchObject({ status: 'succeeded', counts: { seen: 1, new: 1 } });
+    const run = await runs.getRun('r1');
+    expect(run?.parts).toHaveLength(1);
+    expect(runStatus(run?.parts ?? [])).toBe('completed');
+  });
+
+  it('fails only its part, with the reason, when the source or the credentials fail', async () => {
+    const runs = await setup();
+    const inventory = new InMemoryDiscoveredInventory();
+    const denied = Object.assign(new Error('User is not authorized to perform: kms:ListKeys'), {
+      name: 'AccessDeniedException',
+    });
+    const part = await runDiscoveryUnit(
+      { runs, inventory, clock, sourceFor: async () => source(denied), missingAfterRuns: 2 },
+      unit,
+    );
+    expect(part).toMatchObject({
+      status: 'failed',
+      reason: 'AccessDeniedException: User is not authorized to perform: kms:ListKeys',
+    });
+    const noRole = await runDiscoveryUnit(
+      {
+        runs,
+        inventory,
+        clock,
+        sourceFor: async () => {
+          throw new Error(
+            'Cannot assume arn:aws:iam::111122223333:role/MimDiscoveryReadOnly: deploy MimDiscoveryMember',
+          );
+        },
+        missingAfterRuns: 2,
+      },
+      unit,
+    );
+    expect(noRole.reason).toContain('deploy MimDiscoveryMember');
+    expect(runStatus((await runs.getRun('r1'))?.parts ?? [])).toBe('failed');
+    expect(inventory.writes).toBe(0);
+  });
+
+  it('throws a conflict with another writer, for the queue to deliver the unit again', async () => {
+    const runs = await setup();
+    const inventory = new InMemoryDiscoveredInventory();
+    inventory.write = async () => {
+      throw new ConflictError('CONCURRENT_UPDATE', 'another run');
+    };
+    await expect(
+      runDiscoveryUnit({ runs, inventory, clock, sourceFor: async () => source(), missingAfterRuns: 2 }, unit),
+    ).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('computes a run status from its parts', () => {
+    const part = (status: RunPart['status']): RunPart => ({
+      ...unit,
+      status,
+      counts: { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 },
+    });
+    expect(runStatus([part('succeeded'), part('running')])).toBe('running');
+    expect(runStatus([part('succeeded'), part('skipped')])).toBe('completed');
+    expect(runStatus([part('succeeded'), part('failed')])).toBe('partial');
+    expect(runStatus([part('failed'), part('skipped')])).toBe('failed');
+  });
+});
