@@ -29,6 +29,58 @@ export type FakeKmsAsymmetricKeySpec =
 export type FakeKmsHmacKeySpec = 'HMAC_224' | 'HMAC_256' | 'HMAC_384' | 'HMAC_512';
 export type FakeKmsKeySpec = FakeKmsAsymmetricKeySpec | FakeKmsHmacKeySpec;
 export type FakeKmsKeyUsage = 'SIGN_VERIFY' | 'ENCRYPT_DECRYPT' | 'GENERATE_VERIFY_MAC';
+export type FakeKmsKeyState =
+  | 'Creating'
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'PendingReplicaDeletion'
+  | 'Unavailable'
+  | 'Updating';
+export type FakeKmsOrigin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM' | 'EXTERNAL_KEY_STORE';
+
+/**
+ * A key for the listing operations (ListKeys, DescribeKey, GetKeyRotationStatus, ListResourceTags). Asymmetric and
+ * HMAC specs get real key material as with `createKey`; SYMMETRIC_DEFAULT keys have none (the fake does not encrypt).
+ */
+export interface FakeKmsKeyDescription {
+  readonly keySpec: FakeKmsKeySpec | 'SYMMETRIC_DEFAULT';
+  /** Default: ENCRYPT_DECRYPT for SYMMETRIC_DEFAULT, GENERATE_VERIFY_MAC for HMAC specs, SIGN_VERIFY otherwise. */
+  readonly keyUsage?: FakeKmsKeyUsage;
+  /** Default CUSTOMER. AWS managed keys are the ones services create for themselves (`alias/aws/…`). */
+  readonly keyManager?: 'CUSTOMER' | 'AWS';
+  readonly description?: string;
+  /** Default Enabled. */
+  readonly keyState?: FakeKmsKeyState;
+  /** Default AWS_KMS. */
+  readonly origin?: FakeKmsOrigin;
+  /** A multi-Region key gets an `mrk-` key id, as in KMS. */
+  readonly multiRegion?: boolean;
+  /** Default: now. */
+  readonly creationDate?: Date;
+  /** When a key pending deletion will be deleted. */
+  readonly deletionDate?: Date;
+  /** Automatic rotation, for symmetric encryption keys (default false; AWS managed keys always rotate). */
+  readonly rotationEnabled?: boolean;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Fails requests to one operation (or any) with an error, `times` times (default once; `Infinity` for always). */
+export interface FakeKmsFailureRule {
+  readonly target?: string;
+  readonly errorType: string;
+  readonly message?: string;
+  readonly times?: number;
+}
+
+export interface FakeKmsOptions {
+  /**
+   * Serve at most this many items a page on ListKeys, ListAliases and ListResourceTags whatever Limit says, with
+   * `Truncated: true` and a NextMarker while more remain.
+   */
+  readonly maxPageSize?: number;
+}
 
 /** A request as the fake received it: the operation name from `X-Amz-Target` and the parsed JSON body. */
 export interface RecordedKmsRequest {
@@ -46,6 +98,15 @@ export interface FakeKms {
    * GENERATE_VERIFY_MAC for HMAC specs and SIGN_VERIFY for the others.
    */
   createKey(keySpec: FakeKmsKeySpec, keyUsage?: FakeKmsKeyUsage): Promise<string>;
+  /** Adds a key with the given listing metadata and returns its key id (`mrk-…` for a multi-Region key). */
+  addKey(description: FakeKmsKeyDescription): Promise<string>;
+  /** Creates an alias (`alias/…`) pointing at a key; without a key, an alias like AWS's predefined unused ones. */
+  createAlias(aliasName: string, targetKeyId?: string): void;
+  failRequests(rule: FakeKmsFailureRule): void;
+  /** Answers the next `times` calls of `target` with ThrottlingException, as KMS does past its request quota. */
+  throttle(target: string, times?: number): void;
+  /** Answers every later call of `target` with AccessDeniedException, as for a role whose policy lacks the action. */
+  deny(target: string): void;
   /** Rewrites the signature of every later `Sign` answer (fault injection); `undefined` restores honest answers. */
   tamperSignatures(transform: ((signature: Buffer) => Buffer) | undefined): void;
   /** Rewrites the MAC of every later `GenerateMac` answer (fault injection); `undefined` restores honest answers. */
@@ -92,6 +153,34 @@ const ALGORITHMS = {
 type SigningAlgorithm = keyof typeof ALGORITHMS;
 const DIGEST_LENGTH: Record<Hash, number> = { sha256: 32, sha384: 48, sha512: 64 };
 
+/** What the listing operations report of a key beyond its material. */
+interface KeyListing {
+  readonly keyManager: 'CUSTOMER' | 'AWS';
+  readonly description: string;
+  readonly keyState: FakeKmsKeyState;
+  readonly origin: FakeKmsOrigin;
+  readonly multiRegion: boolean;
+  readonly creationDate: Date;
+  readonly deletionDate: Date | undefined;
+  readonly rotationEnabled: boolean;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+interface SymmetricKey {
+  readonly kind: 'symmetric';
+  readonly id: string;
+  readonly arn: string;
+  readonly spec: 'SYMMETRIC_DEFAULT';
+  readonly usage: 'ENCRYPT_DECRYPT';
+  listing: KeyListing;
+}
+
+interface Alias {
+  readonly name: string;
+  readonly targetKeyId: string | undefined;
+  readonly creationDate: Date;
+}
+
 interface AsymmetricKey {
   readonly kind: 'asymmetric';
   readonly id: string;
@@ -101,6 +190,7 @@ interface AsymmetricKey {
   readonly spki: Buffer;
   /** PEM file of the private key, for `openssl pkeyutl`. */
   readonly keyFile: string;
+  listing: KeyListing;
 }
 
 interface HmacKey {
@@ -110,9 +200,10 @@ interface HmacKey {
   readonly spec: FakeKmsHmacKeySpec;
   readonly usage: 'GENERATE_VERIFY_MAC';
   readonly secret: Buffer;
+  listing: KeyListing;
 }
 
-type StoredKey = AsymmetricKey | HmacKey;
+type StoredKey = AsymmetricKey | HmacKey | SymmetricKey;
 
 class KmsError extends Error {
   constructor(
@@ -156,33 +247,90 @@ const schemas = {
     Mac: base64Schema,
     MacAlgorithm: z.enum(MAC_ALGORITHMS),
   }),
+  // The listing operations refuse members the fake does not implement, so that none is silently ignored.
+  DescribeKey: z.strictObject({ KeyId: keyIdSchema, GrantTokens: z.array(z.string()).optional() }),
+  ListKeys: z.strictObject({
+    Limit: z.number().int().min(1).max(1000).optional(),
+    Marker: z.string().min(1).optional(),
+  }),
+  ListAliases: z.strictObject({
+    KeyId: keyIdSchema.optional(),
+    Limit: z.number().int().min(1).max(100).optional(),
+    Marker: z.string().min(1).optional(),
+  }),
+  GetKeyRotationStatus: z.strictObject({ KeyId: keyIdSchema }),
+  ListResourceTags: z.strictObject({
+    KeyId: keyIdSchema,
+    Limit: z.number().int().min(1).max(50).optional(),
+    Marker: z.string().min(1).optional(),
+  }),
 };
+
+/** Each listing's page when Limit is absent, as KMS documents it. */
+const DEFAULT_LIMITS = { ListKeys: 100, ListAliases: 50, ListResourceTags: 50 } as const;
+
+function defaultListing(): KeyListing {
+  return {
+    keyManager: 'CUSTOMER',
+    description: '',
+    keyState: 'Enabled',
+    origin: 'AWS_KMS',
+    multiRegion: false,
+    creationDate: new Date(),
+    deletionDate: undefined,
+    rotationEnabled: false,
+    tags: {},
+  };
+}
 
 const SIGV4_AUTHORIZATION =
   /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
 
 /**
  * Starts an AWS KMS stand-in on 127.0.0.1 speaking the JSON 1.1 protocol the SDK uses (`POST /`,
- * `X-Amz-Target: TrentService.<Operation>`, base64 blobs, errors as `{"__type", "message"}` with status 400).
+ * `X-Amz-Target: TrentService.<Operation>`, base64 blobs, timestamps as epoch seconds, errors as
+ * `{"__type", "message"}` with status 400).
  * Operations: CreateKey, GetPublicKey, Sign and Verify (RAW and DIGEST messages), over real key pairs; signatures
  * over a digest are made by `openssl pkeyutl`, because node:crypto cannot sign a precomputed hash. GenerateMac and
  * VerifyMac over HMAC keys (usage GENERATE_VERIFY_MAC), with KMS's message limit and key usage checks.
+ * The listing operations over keys given with `addKey` (or created) and aliases: ListKeys, ListAliases and
+ * ListResourceTags (Limit and Marker paging, short pages on request), DescribeKey (by key id, key ARN, alias name or
+ * alias ARN), GetKeyRotationStatus with KMS's rules (symmetric encryption keys with KMS-made key material only, false
+ * while pending deletion). Tests inject throttling and access denial per operation.
  * The SigV4 `Authorization` header is checked for shape, not for a valid signature.
  */
-export async function startFakeKms(): Promise<FakeKms> {
+export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKms> {
   const directory = await mkdtemp(join(tmpdir(), 'fake-kms-'));
   const keys = new Map<string, StoredKey>();
+  const aliases = new Map<string, Alias>();
   const requests: RecordedKmsRequest[] = [];
   let tamper: ((signature: Buffer) => Buffer) | undefined;
   let tamperMac: ((mac: Buffer) => Buffer) | undefined;
+  const rules: Array<{ rule: FakeKmsFailureRule; remaining: number }> = [];
 
-  async function createKey(spec: string, usage: string): Promise<StoredKey> {
+  async function createKey(spec: string, usage: string, idOf: () => string = randomUUID): Promise<StoredKey> {
+    if (spec === 'SYMMETRIC_DEFAULT') {
+      if (usage !== 'ENCRYPT_DECRYPT') {
+        throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+      }
+      const id = idOf();
+      const key: SymmetricKey = {
+        kind: 'symmetric',
+        id,
+        arn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`,
+        spec,
+        usage,
+        listing: defaultListing(),
+      };
+      keys.set(id, key);
+      return key;
+    }
     if (Object.hasOwn(HMAC_SPECS, spec)) {
       const hmacSpec = spec as FakeKmsHmacKeySpec;
       if (usage !== 'GENERATE_VERIFY_MAC') {
         throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
       }
-      const id = randomUUID();
+      const id = idOf();
       const key: HmacKey = {
         kind: 'hmac',
         id,
@@ -190,6 +338,7 @@ export async function startFakeKms(): Promise<FakeKms> {
         spec: hmacSpec,
         usage,
         secret: randomBytes(HMAC_SPECS[hmacSpec].keyBytes),
+        listing: defaultListing(),
       };
       keys.set(id, key);
       return key;
@@ -206,7 +355,7 @@ export async function startFakeKms(): Promise<FakeKms> {
       'ec' in shape
         ? await promisify(generateKeyPair)('ec', { namedCurve: shape.ec })
         : await promisify(generateKeyPair)('rsa', { modulusLength: shape.rsa });
-    const id = randomUUID();
+    const id = idOf();
     const keyFile = join(directory, `${id}.pem`);
     await writeFile(keyFile, pem(privateKey), { mode: 0o600 });
     const key: AsymmetricKey = {
@@ -217,13 +366,18 @@ export async function startFakeKms(): Promise<FakeKms> {
       usage: usage as FakeKmsKeyUsage,
       spki: publicKey.export({ format: 'der', type: 'spki' }),
       keyFile,
+      listing: defaultListing(),
     };
     keys.set(id, key);
     return key;
   }
 
   function findKey(keyId: string): StoredKey {
-    const id = /^(?:arn:aws:kms:[a-z0-9-]+:\d{12}:key\/)?([0-9a-f-]{36})$/.exec(keyId)?.[1];
+    const aliasName = /^(?:arn:aws:kms:[a-z0-9-]+:\d{12}:)?(alias\/[\w/-]+)$/.exec(keyId)?.[1];
+    const id =
+      aliasName === undefined
+        ? /^(?:arn:aws:kms:[a-z0-9-]+:\d{12}:key\/)?(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/.exec(keyId)?.[1]
+        : aliases.get(aliasName)?.targetKeyId;
     const key = id === undefined ? undefined : keys.get(id);
     if (!key) throw new KmsError('NotFoundException', `Key '${keyId}' does not exist`);
     return key;
@@ -294,22 +448,41 @@ export async function startFakeKms(): Promise<FakeKms> {
       case 'CreateKey': {
         const request = parse(schemas.CreateKey, body);
         const key = await createKey(request.KeySpec, request.KeyUsage);
+        return { KeyMetadata: metadataOf(key) };
+      }
+      case 'DescribeKey':
+        return { KeyMetadata: metadataOf(findKey(parse(schemas.DescribeKey, body).KeyId)) };
+      case 'ListKeys': {
+        const request = parse(schemas.ListKeys, body);
+        const { items, more } = page([...keys.values()], 'ListKeys', request);
+        return { Keys: items.map((key) => ({ KeyId: key.id, KeyArn: key.arn })), ...more };
+      }
+      case 'ListAliases': {
+        const request = parse(schemas.ListAliases, body);
+        const target = request.KeyId === undefined ? undefined : findKey(request.KeyId).id;
+        const listed = [...aliases.values()].filter((alias) => target === undefined || alias.targetKeyId === target);
+        const { items, more } = page(listed, 'ListAliases', request);
         return {
-          KeyMetadata: {
-            AWSAccountId: ACCOUNT,
-            KeyId: key.id,
-            Arn: key.arn,
-            CreationDate: Math.floor(Date.now() / 1000),
-            Enabled: true,
-            KeyState: 'Enabled',
-            KeyManager: 'CUSTOMER',
-            Origin: 'AWS_KMS',
-            KeySpec: key.spec,
-            CustomerMasterKeySpec: key.spec,
-            KeyUsage: key.usage,
-            ...algorithmsOf(key),
-          },
+          Aliases: items.map((alias) => ({
+            AliasName: alias.name,
+            AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:${alias.name}`,
+            ...(alias.targetKeyId === undefined
+              ? {}
+              : {
+                  TargetKeyId: alias.targetKeyId,
+                  CreationDate: epochSeconds(alias.creationDate),
+                  LastUpdatedDate: epochSeconds(alias.creationDate),
+                }),
+          })),
+          ...more,
         };
+      }
+      case 'GetKeyRotationStatus':
+        return rotationStatusOf(findKey(parse(schemas.GetKeyRotationStatus, body).KeyId));
+      case 'ListResourceTags': {
+        const request = parse(schemas.ListResourceTags, body);
+        const { items, more } = page(Object.entries(findKey(request.KeyId).listing.tags), 'ListResourceTags', request);
+        return { Tags: items.map(([TagKey, TagValue]) => ({ TagKey, TagValue })), ...more };
       }
       case 'GetPublicKey': {
         const key = findKey(parse(schemas.GetPublicKey, body).KeyId);
@@ -371,6 +544,31 @@ export async function startFakeKms(): Promise<FakeKms> {
     }
   }
 
+  /** One page of a listing: Marker is the offset, opaque to the client; Truncated and NextMarker while more remain. */
+  function page<T>(
+    all: readonly T[],
+    operation: keyof typeof DEFAULT_LIMITS,
+    request: { readonly Limit?: number | undefined; readonly Marker?: string | undefined },
+  ): { items: T[]; more: { Truncated: boolean; NextMarker?: string } } {
+    const offset = request.Marker === undefined ? 0 : decodeMarker(request.Marker);
+    const size = Math.min(request.Limit ?? DEFAULT_LIMITS[operation], options.maxPageSize ?? Number.POSITIVE_INFINITY);
+    const items = all.slice(offset, offset + size);
+    const end = offset + items.length;
+    return {
+      items,
+      more: end < all.length ? { Truncated: true, NextMarker: encodeMarker(end) } : { Truncated: false },
+    };
+  }
+
+  function injectedFailure(target: string): FakeKmsFailureRule | undefined {
+    const match = rules.find(
+      ({ rule, remaining }) => remaining > 0 && (rule.target === undefined || rule.target === target),
+    );
+    if (!match) return undefined;
+    match.remaining--;
+    return match.rule;
+  }
+
   async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const text = await readBody(req);
     const targetHeader = String(req.headers['x-amz-target']);
@@ -395,6 +593,8 @@ export async function startFakeKms(): Promise<FakeKms> {
         throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
       }
       if (target === undefined) throw new KmsError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
+      const failure = injectedFailure(target);
+      if (failure) throw new KmsError(failure.errorType, failure.message ?? defaultMessage(failure.errorType, target));
       if (typeof body !== 'object' || body === null) throw new KmsError('SerializationException', 'Body is not JSON.');
       return { status: 200, body: await handle(target, body) };
     } catch (error) {
@@ -415,6 +615,10 @@ export async function startFakeKms(): Promise<FakeKms> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
+  function failRequests(rule: FakeKmsFailureRule): void {
+    rules.push({ rule, remaining: rule.times ?? 1 });
+  }
+
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
@@ -422,6 +626,40 @@ export async function startFakeKms(): Promise<FakeKms> {
       const usage = keyUsage ?? (Object.hasOwn(HMAC_SPECS, keySpec) ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY');
       return (await createKey(keySpec, usage)).id;
     },
+    addKey: async (description) => {
+      const { keySpec } = description;
+      const usage =
+        description.keyUsage ??
+        (keySpec === 'SYMMETRIC_DEFAULT'
+          ? 'ENCRYPT_DECRYPT'
+          : Object.hasOwn(HMAC_SPECS, keySpec)
+            ? 'GENERATE_VERIFY_MAC'
+            : 'SIGN_VERIFY');
+      const idOf = description.multiRegion ? () => `mrk-${randomUUID().replaceAll('-', '')}` : randomUUID;
+      const key = await createKey(keySpec, usage, idOf);
+      const keyManager = description.keyManager ?? 'CUSTOMER';
+      key.listing = {
+        keyManager,
+        description: description.description ?? '',
+        keyState: description.keyState ?? 'Enabled',
+        origin: description.origin ?? 'AWS_KMS',
+        multiRegion: description.multiRegion ?? false,
+        creationDate: description.creationDate ?? new Date(),
+        deletionDate: description.deletionDate,
+        // AWS rotates the AWS managed keys every year; their rotation cannot be turned off.
+        rotationEnabled: keyManager === 'AWS' || (description.rotationEnabled ?? false),
+        tags: { ...description.tags },
+      };
+      return key.id;
+    },
+    createAlias: (aliasName, targetKeyId) => {
+      if (!/^alias\/[\w/-]+$/.test(aliasName)) throw new Error(`Not an alias name: ${aliasName}`);
+      if (targetKeyId !== undefined && !keys.has(targetKeyId)) throw new Error(`No key ${targetKeyId}`);
+      aliases.set(aliasName, { name: aliasName, targetKeyId, creationDate: new Date() });
+    },
+    failRequests,
+    throttle: (target, times = 1) => failRequests({ target, errorType: 'ThrottlingException', times }),
+    deny: (target) => failRequests({ target, errorType: 'AccessDeniedException', times: Number.POSITIVE_INFINITY }),
     tamperSignatures: (transform) => {
       tamper = transform;
     },
@@ -437,7 +675,97 @@ export async function startFakeKms(): Promise<FakeKms> {
   };
 }
 
+/** DescribeKey's (and CreateKey's) KeyMetadata for a key. */
+function metadataOf(key: StoredKey): Record<string, unknown> {
+  const { listing } = key;
+  return {
+    AWSAccountId: ACCOUNT,
+    KeyId: key.id,
+    Arn: key.arn,
+    CreationDate: epochSeconds(listing.creationDate),
+    Enabled: listing.keyState === 'Enabled',
+    Description: listing.description,
+    KeyUsage: key.usage,
+    KeyState: listing.keyState,
+    ...(listing.deletionDate === undefined
+      ? {}
+      : { DeletionDate: epochSeconds(listing.deletionDate), PendingDeletionWindowInDays: 30 }),
+    Origin: listing.origin,
+    KeyManager: listing.keyManager,
+    CustomerMasterKeySpec: key.spec,
+    KeySpec: key.spec,
+    ...algorithmsOf(key),
+    MultiRegion: listing.multiRegion,
+    ...(listing.multiRegion
+      ? {
+          MultiRegionConfiguration: {
+            MultiRegionKeyType: 'PRIMARY',
+            PrimaryKey: { Arn: key.arn, Region: REGION },
+            ReplicaKeys: [],
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * GetKeyRotationStatus as KMS answers it: only symmetric encryption keys whose key material KMS made can rotate
+ * automatically (UnsupportedOperationException for asymmetric and HMAC keys, imported key material and custom key
+ * stores); a key pending import or unavailable is in the wrong state; a key pending deletion reports false.
+ */
+function rotationStatusOf(key: StoredKey): Record<string, unknown> {
+  const { listing } = key;
+  if (key.kind !== 'symmetric' || listing.origin !== 'AWS_KMS') {
+    throw new KmsError('UnsupportedOperationException', `${key.arn} does not support automatic key rotation.`);
+  }
+  if (listing.keyState === 'PendingImport' || listing.keyState === 'Unavailable') {
+    throw new KmsError('KMSInvalidStateException', `${key.arn} is ${listing.keyState}.`);
+  }
+  const enabled = listing.rotationEnabled && listing.keyState !== 'PendingDeletion';
+  return {
+    KeyRotationEnabled: enabled,
+    KeyId: key.arn,
+    ...(enabled
+      ? {
+          RotationPeriodInDays: 365,
+          NextRotationDate: epochSeconds(new Date(listing.creationDate.getTime() + 365 * 86_400_000)),
+        }
+      : {}),
+  };
+}
+
+/** JSON 1.1 timestamps: epoch seconds, fractional when the date has milliseconds. */
+function epochSeconds(date: Date): number {
+  return date.getTime() / 1000;
+}
+
+/** Markers are opaque to the client; here, the offset of the next page. */
+function encodeMarker(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
+}
+
+function decodeMarker(marker: string): number {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  const parsed = z.object({ offset: z.number().int().nonnegative() }).safeParse(value);
+  if (!parsed.success) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+  return parsed.data.offset;
+}
+
+function defaultMessage(errorType: string, target: string): string {
+  if (errorType === 'AccessDeniedException') {
+    return `User: arn:aws:sts::${ACCOUNT}:assumed-role/discovery/test is not authorized to perform: kms:${target} because no identity-based policy allows the kms:${target} action`;
+  }
+  if (errorType === 'ThrottlingException') return 'Rate exceeded';
+  return `Injected ${errorType}`;
+}
+
 function algorithmsOf(key: StoredKey): Record<string, string[]> {
+  if (key.kind === 'symmetric') return { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] };
   if (key.kind === 'hmac') return { MacAlgorithms: [HMAC_SPECS[key.spec].algorithm] };
   if (key.usage === 'ENCRYPT_DECRYPT') return { EncryptionAlgorithms: ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] };
   const names = (Object.keys(ALGORITHMS) as SigningAlgorithm[]).filter((name) => {
