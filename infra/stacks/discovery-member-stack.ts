@@ -10,6 +10,8 @@ import { DEFAULT_DISCOVERY_ROLE_NAME } from '#lib/domain/discovery-config.ts';
 export const DISCOVERY_READ_ACTIONS = {
   'aws-iam': [
     'iam:GetAccountAuthorizationDetails',
+    'iam:ListRoles',
+    'iam:ListUsers',
     'iam:ListAccessKeys',
     'iam:GetAccessKeyLastUsed',
     'iam:ListMFADevices',

@@ -47,6 +47,8 @@ describe('discovery member stack', () => {
         'iam:GetAccountAuthorizationDetails',
         'iam:ListAccessKeys',
         'iam:ListMFADevices',
+        'iam:ListRoles',
+        'iam:ListUsers',
         'kms:DescribeKey',
         'kms:GetKeyRotationStatus',
         'kms:ListAliases',
