@@ -72,6 +72,16 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'list-audit-events': [{ actions: ['Query'], partitions: ['audit'] }],
   // Reads the table's stream (granted with its event source mapping), never its items: the images are in the records.
   'publish-events': [],
+  'start-discovery-run': [{ actions: ['PutItem'], partitions: ['discoveryRuns'] }],
+  'get-discovery-run': [{ actions: ['GetItem'], partitions: ['discoveryRuns'] }],
+  'list-discovery-runs': [{ actions: ['Query'], partitions: ['discoveryRuns'] }],
+  // One unit of work: the identities it sees (read in batches, written when changed), its scope's identities (to
+  // count missed runs), and its own part of the run.
+  'discovery-worker': [
+    { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
+    { actions: ['Query'], index: 'byScope' },
+    { actions: ['UpdateItem'], partitions: ['discoveryRuns'] },
+  ],
   // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
   'bootstrap-ca': [
     { actions: ['GetItem', 'PutItem'], partitions: ['caChain'] },
@@ -90,6 +100,8 @@ export interface FunctionAccess {
   readonly signsWithIssuingKey?: boolean;
   /** Stores idempotent answers that hold secrets: `kms:GenerateMac` with the sealing key. */
   readonly sealsAnswers?: boolean;
+  /** Starts discovery runs: hands units to the discovery queue and resolves the configured accounts. */
+  readonly startsDiscovery?: boolean;
   /** Serves or signs with the CA chain: gets MIM_CA_ID and deploys after the bootstrap has written the chain. */
   readonly usesCaChain?: boolean;
 }
@@ -114,6 +126,9 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'delete-policy': {},
   'create-enrollment-token': { sealsAnswers: true },
   'list-audit-events': {},
+  'start-discovery-run': { startsDiscovery: true },
+  'get-discovery-run': {},
+  'list-discovery-runs': {},
 };
 
 /** Whether the function stores idempotent answers that hold secrets, and so holds the sealing key. */

@@ -20,6 +20,9 @@ export const ROUTES = [
   { method: 'DELETE', path: '/v1/policies/{name}', function: 'delete-policy', auth: 'iam' },
   { method: 'POST', path: '/v1/enrollment-tokens', function: 'create-enrollment-token', auth: 'iam' },
   { method: 'GET', path: '/v1/audit', function: 'list-audit-events', auth: 'iam' },
+  { method: 'POST', path: '/v1/discovery/runs', function: 'start-discovery-run', auth: 'iam' },
+  { method: 'GET', path: '/v1/discovery/runs', function: 'list-discovery-runs', auth: 'iam' },
+  { method: 'GET', path: '/v1/discovery/runs/{id}', function: 'get-discovery-run', auth: 'iam' },
   // Machines outside AWS present a one-time enrollment token here: the only issuance route without the IAM
   // authorizer, served by the same function as POST /v1/certificates.
   { method: 'POST', path: '/v1/enroll', function: 'issue-certificate', auth: 'enrollment-token' },
@@ -29,7 +32,7 @@ export type Route = (typeof ROUTES)[number];
 export type ApiFunctionName = Route['function'] | 'route-not-found';
 
 /** Functions that are not behind a route. */
-export const NON_API_FUNCTIONS = ['bootstrap-ca', 'publish-events'] as const;
+export const NON_API_FUNCTIONS = ['bootstrap-ca', 'publish-events', 'discovery-worker'] as const;
 
 /** Matches a concrete path against a route template; returns the path parameters or undefined. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {

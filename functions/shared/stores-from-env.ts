@@ -1,4 +1,6 @@
 import { createDocumentClient, type DynamoDbClients } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
@@ -26,6 +28,16 @@ export function inventoryFromEnv(): DynamoDbInventory {
 export function policyStoreFromEnv(): DynamoDbPolicyStore {
   const { doc, tableName } = table();
   return new DynamoDbPolicyStore(doc, tableName);
+}
+
+export function discoveryRunsFromEnv(): DynamoDbDiscoveryRuns {
+  const { doc, tableName } = table();
+  return new DynamoDbDiscoveryRuns(doc, tableName);
+}
+
+export function discoveredInventoryFromEnv(): DynamoDbDiscoveredInventory {
+  const { doc, tableName } = table();
+  return new DynamoDbDiscoveredInventory(doc, tableName);
 }
 
 export function enrollmentTokensFromEnv(): DynamoDbEnrollmentTokens {

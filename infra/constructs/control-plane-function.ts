@@ -32,6 +32,8 @@ export interface ControlPlaneFunctionProps {
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** Default 512 MB; Lambda allots CPU in proportion, which is what signing and DER encoding need. */
   readonly memorySize?: number;
+  /** Default {@link FUNCTION_TIMEOUT_SECONDS}; longer only for work that is not behind API Gateway. */
+  readonly timeoutSeconds?: number;
   /** The validated configuration document, written into the bundle (see {@link configDefine}). */
   readonly config: MimConfig;
 }
@@ -75,7 +77,7 @@ export class ControlPlaneFunction extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS),
+      timeout: Duration.seconds(props.timeoutSeconds ?? FUNCTION_TIMEOUT_SECONDS),
       role: this.role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -4,17 +4,20 @@ import { makeDeletePolicyHandler } from '#functions/delete-policy/handler.ts';
 import type { FunctionName } from '#functions/function-access.ts';
 import { makeGetCaChainHandler } from '#functions/get-ca-chain/handler.ts';
 import { makeGetCertificateHandler } from '#functions/get-certificate/handler.ts';
+import { makeGetDiscoveryRunHandler } from '#functions/get-discovery-run/handler.ts';
 import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
 import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
 import { makeGetPolicyHandler } from '#functions/get-policy/handler.ts';
 import { makeHealthHandler } from '#functions/health/handler.ts';
 import { makeIssueCertificateHandler } from '#functions/issue-certificate/handler.ts';
 import { makeListAuditEventsHandler } from '#functions/list-audit-events/handler.ts';
+import { makeListDiscoveryRunsHandler } from '#functions/list-discovery-runs/handler.ts';
 import { makeListIdentitiesHandler } from '#functions/list-identities/handler.ts';
 import { makeListPoliciesHandler } from '#functions/list-policies/handler.ts';
 import { makePutPolicyHandler } from '#functions/put-policy/handler.ts';
 import { makeRevokeCertificateHandler } from '#functions/revoke-certificate/handler.ts';
 import { makeRouteNotFoundHandler } from '#functions/route-not-found/handler.ts';
+import { makeStartDiscoveryRunHandler } from '#functions/start-discovery-run/handler.ts';
 import { AccessControl } from '#lib/domain/access.ts';
 import type { MimConfig } from '#lib/domain/policy.ts';
 import {
@@ -28,9 +31,12 @@ import type { IssuerContext } from '#lib/pki/issuer.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
 import type { EnrollmentTokenStore } from '#lib/ports/enrollment-token-store.ts';
 import type { PolicyStore } from '#lib/ports/policy-store.ts';
 import { invalidatingPolicyStore, policySetLoader } from '#lib/use-cases/manage-policies.ts';
+import type { StartDiscoveryRunDeps } from '#lib/use-cases/run-discovery.ts';
 import type { LocalHandlers } from './local-server.ts';
 
 /** Only this process writes the local table's policies, and it invalidates on each write; this bounds the rest. */
@@ -39,6 +45,8 @@ const LOCAL_POLICY_CACHE_MS = 60_000;
 /** The table-backed stores of one function, all on that function's own (guarded) DynamoDB client. */
 export interface FunctionStores {
   readonly inventory: CertificateInventory & CaChainStore;
+  readonly runs: DiscoveryRunStore;
+  readonly discovered: DiscoveredInventory;
   readonly policyStore: PolicyStore;
   readonly tokenStore: EnrollmentTokenStore;
   readonly idempotency: IdempotencyGuard;
@@ -57,6 +65,8 @@ export interface LocalHandlerDeps {
   readonly tokens: ReadonlyArray<{ readonly name: string; readonly token: string }>;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Starting discovery runs: the plan (accounts, regions), the queue of units, and run ids. */
+  readonly discovery: Pick<StartDiscoveryRunDeps, 'plan' | 'queue' | 'randomId'>;
 }
 
 /**
@@ -134,6 +144,14 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       defaultTtl: deps.config.enrollmentTokens.defaultTtl,
       maxTtl: deps.config.enrollmentTokens.maxTtl,
     }),
+    'start-discovery-run': makeStartDiscoveryRunHandler({
+      ...http,
+      ...deps.discovery,
+      runs: stores('start-discovery-run').runs,
+      clock: deps.clock,
+    }),
+    'get-discovery-run': makeGetDiscoveryRunHandler({ ...http, runs: stores('get-discovery-run').runs }),
+    'list-discovery-runs': makeListDiscoveryRunsHandler({ ...http, runs: stores('list-discovery-runs').runs }),
     'route-not-found': makeRouteNotFoundHandler(),
   };
 }

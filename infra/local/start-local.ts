@@ -5,12 +5,15 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BusEvent } from '#events/catalog.ts';
 import { FUNCTION_TABLE_ACCESS, type FunctionName, sealsAnswers } from '#functions/function-access.ts';
+import { createAwsDiscovery } from '#lib/adapters/discovery/aws-discovery.ts';
 import { guardTableAccess } from '#lib/adapters/dynamodb-access-guard.ts';
 import {
   createDocumentClient,
   createTableIfMissing,
   type DocumentClientOptions,
 } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
@@ -23,12 +26,14 @@ import { systemClock } from '#lib/ports/clock.ts';
 import type { SecretMac } from '#lib/ports/secret-mac.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
+import { runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
 import { LOCAL_DYNAMODB_REGION, loadOrCreateDynamoDbAccessKey } from './dynamodb-access-key.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
 import { startLocalEvents } from './local-events.ts';
 import { buildLocalHandlers, type FunctionStores } from './local-handlers.ts';
 import { createLocalServer, type LocalRequestLog } from './local-server.ts';
+import { LocalDiscoveryQueue } from './local-work-queue.ts';
 import { loadOrCreateSealKey } from './seal-key.ts';
 
 export interface LocalOptions {
@@ -39,6 +44,8 @@ export interface LocalOptions {
   readonly adminToken?: string | undefined;
   readonly progress: (message: string) => void;
   readonly onRequest?: (log: LocalRequestLog) => void;
+  /** The region AWS discovery calls by default (`AWS_REGION`, else us-east-1). */
+  readonly awsRegion: string;
   /** Every event put on the local bus (the local plane prints one line each unless MIM_QUIET is set). */
   readonly onEvent?: ((event: BusEvent) => void) | undefined;
 }
@@ -104,6 +111,8 @@ function functionStores(
     guardTableAccess(client, name, resolveTableGrants(FUNCTION_TABLE_ACCESS[name], LOCAL_CA_ID));
     const stores: FunctionStores = {
       inventory: new DynamoDbInventory(doc, LOCAL_TABLE_NAME),
+      runs: new DynamoDbDiscoveryRuns(doc, LOCAL_TABLE_NAME),
+      discovered: new DynamoDbDiscoveredInventory(doc, LOCAL_TABLE_NAME),
       policyStore: new DynamoDbPolicyStore(doc, LOCAL_TABLE_NAME),
       tokenStore: new DynamoDbEnrollmentTokens(doc, LOCAL_TABLE_NAME),
       idempotency: createIdempotencyGuard(
@@ -178,7 +187,27 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       tokens.push({ name, token: await principalToken(dataDir, name) });
     }
     const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' });
+    const aws = createAwsDiscovery({ config: options.config.discovery.aws, defaultRegion: options.awsRegion });
+    const worker = storesFor('discovery-worker');
+    const discoveryQueue = new LocalDiscoveryQueue(
+      (unit) =>
+        runDiscoveryUnit(
+          {
+            runs: worker.runs,
+            inventory: worker.discovered,
+            clock: systemClock,
+            sourceFor: aws.sourceFor,
+            missingAfterRuns: options.config.discovery.missingAfterRuns,
+          },
+          unit,
+        ),
+      {
+        onGiveUp: (unit, error) =>
+          warn(`discovery gave up on ${unit.source} ${unit.account} ${unit.region}: ${(error as Error).message}`),
+      },
+    );
     const handlers = buildLocalHandlers({
+      discovery: { plan: aws.plan, queue: discoveryQueue, randomId: () => randomBytes(6).toString('hex') },
       storesFor,
       config: options.config,
       issuer: ca.issuer,

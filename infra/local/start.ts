@@ -10,6 +10,8 @@ const env = z
     MIM_DATA_DIR: z.string().min(1).default('.mim'),
     MIM_ADMIN_TOKEN: z.string().optional(),
     MIM_QUIET: z.string().optional(),
+    AWS_REGION: z.string().min(1).optional(),
+    AWS_DEFAULT_REGION: z.string().min(1).optional(),
   })
   .safeParse(process.env);
 if (!env.success) {
@@ -46,6 +48,7 @@ try {
     port: settings.PORT,
     dataDir: settings.MIM_DATA_DIR,
     adminToken: settings.MIM_ADMIN_TOKEN,
+    awsRegion: settings.AWS_REGION ?? settings.AWS_DEFAULT_REGION ?? 'us-east-1',
     progress: say,
     ...(settings.MIM_QUIET
       ? {}

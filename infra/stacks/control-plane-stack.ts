@@ -28,6 +28,7 @@ import { resolveTableGrants } from '#lib/config/table-grants.ts';
 import { type MimConfigInput, parseMimConfig } from '#lib/domain/policy.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
 import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
+import { DISCOVERY_WORKER_TIMEOUT_SECONDS, DiscoveryFanOut } from '../constructs/discovery-fan-out.ts';
 import { EventBackbone } from '../constructs/event-backbone.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
 import { SigningKey } from '../constructs/signing-key.ts';
@@ -78,13 +79,14 @@ export class ControlPlaneStack extends Stack {
     checkCaSettings(ca);
     const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
-    const newFunction = (constructId: string, name: string, memorySize?: number) =>
+    const newFunction = (constructId: string, name: string, memorySize?: number, timeoutSeconds?: number) =>
       new ControlPlaneFunction(this, constructId, {
         name,
         logRetention,
         config,
         ...(props.logLevel ? { logLevel: props.logLevel } : {}),
         ...(memorySize ? { memorySize } : {}),
+        ...(timeoutSeconds ? { timeoutSeconds } : {}),
       }).fn;
 
     const inventory = new InventoryTable(this, 'Inventory');
@@ -128,12 +130,18 @@ export class ControlPlaneStack extends Stack {
     const publisherFn = newFunction('PublishEvents', 'publish-events');
     backbone.attachPublisher(publisherFn, inventory.table);
 
+    const discovery = new DiscoveryFanOut(this, 'Discovery', { config: config.discovery });
+    const workerFn = newFunction('DiscoveryWorker', 'discovery-worker', 1024, DISCOVERY_WORKER_TIMEOUT_SECONDS);
+    inventory.grant(workerFn, tableGrants('discovery-worker'));
+    discovery.attachWorker(workerFn);
+
     const functions = new Map<ApiFunctionName, LambdaFunction>();
     for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {
       const fn = newFunction(pascal(name), name, name === 'issue-certificate' ? 1024 : undefined);
       inventory.grant(fn, tableGrants(name));
       if (access.signsWithIssuingKey) keys.grantIssue(fn);
       if (access.sealsAnswers) sealKey.grantUse(fn, ENV.sealKeyId);
+      if (access.startsDiscovery) discovery.attachStarter(fn);
       if (access.usesCaChain) {
         fn.addEnvironment(ENV.caId, caId);
         fn.node.addDependency(bootstrap);

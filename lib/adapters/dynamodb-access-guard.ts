@@ -35,6 +35,9 @@ const transactWriteBody = z.object({
   ),
 });
 const transactGetBody = z.object({ TransactItems: z.array(z.object({ Get: keyed })) });
+const batchGetBody = z.object({
+  RequestItems: z.record(z.string(), z.object({ Keys: z.array(z.record(z.string(), z.unknown())) })),
+});
 
 function partitionOf(attributes: Record<string, unknown>): string {
   return attributeValue.parse(attributes[INVENTORY_TABLE.partitionKey]).S;
@@ -75,6 +78,10 @@ export function tableRequestsOf(operation: string, body: unknown): TableRequest[
       return [{ action: operation, index: undefined, partition: partitionOf(itemBody.parse(body).Item) }];
     case 'Query':
       return [queriedPartition(queryBody.parse(body))];
+    case 'BatchGetItem':
+      return Object.values(batchGetBody.parse(body).RequestItems).flatMap((request) =>
+        request.Keys.map((key) => ({ action: 'BatchGetItem', index: undefined, partition: partitionOf(key) })),
+      );
     case 'TransactGetItems':
       return transactGetBody
         .parse(body)

@@ -11,6 +11,8 @@ export const ENV = {
   sealKeyId: 'MIM_SEAL_KEY_ID',
   /** The custom EventBridge bus the stream publisher puts catalog events on. */
   eventBusName: 'MIM_EVENT_BUS_NAME',
+  /** The SQS queue of discovery units (start-discovery-run sends, discovery-worker consumes). */
+  discoveryQueueUrl: 'MIM_DISCOVERY_QUEUE_URL',
   dynamoDbEndpoint: 'MIM_DYNAMODB_ENDPOINT',
 } as const;
 

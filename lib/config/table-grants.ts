@@ -7,7 +7,7 @@ import { INDEX_PARTITIONS, type InventoryIndexName, TABLE_PARTITIONS, type Table
  */
 
 /** The DynamoDB item operations the functions use; IAM checks each item of a TransactWriteItems as one of these. */
-export type TableAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 
 /**
  * Permission to run `actions` on items whose partition key matches one of `partitions`: the table's own partitions,

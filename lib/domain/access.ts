@@ -18,6 +18,7 @@ export const PERMISSIONS = [
   'policy:write',
   'enrollment-token:create',
   'audit:read',
+  'discovery:run',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -27,7 +28,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
-  operator: ['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read'],
+  operator: ['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read', 'discovery:run'],
   auditor: ['certificate:read', 'inventory:read', 'policy:read', 'audit:read'],
   workload: ['certificate:issue'],
 };
@@ -52,6 +53,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   'delete-policy': 'policy:write',
   'create-enrollment-token': 'enrollment-token:create',
   'list-audit-events': 'audit:read',
+  'start-discovery-run': 'discovery:run',
+  'get-discovery-run': 'inventory:read',
+  'list-discovery-runs': 'inventory:read',
 };
 
 /** Role assignments from the configuration, compiled once per process. */

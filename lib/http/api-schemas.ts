@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
 import { IDENTITY_STATUSES, IDENTITY_TYPES } from '#lib/domain/inventory.ts';
 import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
@@ -92,6 +93,31 @@ export const listAuditEventsQuery = z.strictObject({
   cursor: z.string().min(1).max(4096).optional(),
 });
 
+export const startDiscoveryRunBody = z.strictObject({
+  sources: z
+    .array(z.enum(DISCOVERY_SOURCES))
+    .min(1)
+    .max(DISCOVERY_SOURCES.length)
+    .refine((list) => new Set(list).size === list.length, 'list each source once')
+    .optional()
+    .describe('the sources to read; all by default'),
+  accounts: z
+    .array(z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits'))
+    .min(1)
+    .max(1000)
+    .refine((list) => new Set(list).size === list.length, 'list each account once')
+    .optional()
+    .describe('the accounts to read, among those configured; all by default'),
+});
+
+export const discoveryRunPathParams = z.strictObject({
+  id: z.string().regex(/^\d{8}T\d{6}Z-[A-Za-z0-9]{1,32}$/, 'must be a run id as returned by POST /v1/discovery/runs'),
+});
+
+export const listDiscoveryRunsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
 /**
  * What each route's input is, by the function that serves it. The handlers validate with these entries and the API
  * description is generated from them, so the two cannot differ.
@@ -108,6 +134,9 @@ export const ROUTE_INPUTS = {
   'delete-policy': { params: policyPathParams, headers: policyWriteHeaders },
   'create-enrollment-token': { body: createEnrollmentTokenBody, headers: idempotencyHeaders },
   'list-audit-events': { query: listAuditEventsQuery },
+  'start-discovery-run': { body: startDiscoveryRunBody },
+  'get-discovery-run': { params: discoveryRunPathParams },
+  'list-discovery-runs': { query: listDiscoveryRunsQuery },
 } as const satisfies Readonly<Record<string, RouteInputs>>;
 
 export interface RouteInputs {

@@ -740,6 +740,22 @@ const MISC_CASES: HostileCase[] = [
   c('fresh Idempotency-Key on a refused request', 400, 'CSR_MALFORMED', () =>
     issue('payments-api', { csr: 'garbage' }, { 'idempotency-key': `fresh-${randomBytes(8).toString('hex')}` }),
   ),
+  c('discovery of an unknown source', 400, 'VALIDATION_FAILED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['aws-s3'] } }),
+  ),
+  c('discovery of a source listed twice', 400, 'VALIDATION_FAILED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['aws-iam', 'aws-iam'] } }),
+  ),
+  c('discovery of a malformed account', 400, 'VALIDATION_FAILED', () =>
+    api('POST', '/v1/discovery/runs', { body: { accounts: ['12345'] } }),
+  ),
+  c('discovery with an unknown field', 400, 'VALIDATION_FAILED', () =>
+    api('POST', '/v1/discovery/runs', { body: { regions: ['eu-west-1'] } }),
+  ),
+  c('discovery run started by a workload', 403, 'FORBIDDEN', () =>
+    api('POST', '/v1/discovery/runs', { body: {}, as: 'payments-api' }),
+  ),
+  c('unknown discovery run', 404, 'RUN_NOT_FOUND', () => api('GET', '/v1/discovery/runs/20260101T000000Z-none')),
   c('unknown route', 404, 'ROUTE_NOT_FOUND', () => api('GET', '/v1/nothing-here')),
   c('unknown route outside /v1', 404, 'ROUTE_NOT_FOUND', () => api('GET', '/../../etc/passwd')),
   c('path with broken percent-encoding', 404, 'ROUTE_NOT_FOUND', () => api('GET', '/v1/certificates/%ZZ')),

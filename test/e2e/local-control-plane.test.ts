@@ -326,6 +326,39 @@ describe('local control plane (npm start)', () => {
     expect(await stat(join(dataDir, 'stream-checkpoints.json')).then((s) => (s.mode & 0o777).toString(8))).toBe('600');
   });
 
+  it('starts a discovery run; without AWS credentials every source is skipped with the reason, and the run completes', async () => {
+    const started = await api('POST', '/v1/discovery/runs', { body: {} });
+    expect(started.status, started.text).toBe(202);
+    expect(started.headers.get('location')).toBe(`/v1/discovery/runs/${started.json.runId}`);
+    expect(started.json.parts.map((p: { source: string }) => p.source).sort()).toEqual([
+      'aws-acm',
+      'aws-iam',
+      'aws-kms',
+      'aws-secrets-manager',
+    ]);
+    const run = await api('GET', `/v1/discovery/runs/${started.json.runId}`);
+    expect(run.status, run.text).toBe(200);
+    expect(run.json.status).toBe('completed');
+    for (const part of run.json.parts) {
+      expect(part.status).toBe('skipped');
+      expect(part.reason).toContain('credentials');
+    }
+    const listed = await api('GET', '/v1/discovery/runs?limit=5');
+    expect(listed.json.items[0].runId).toBe(started.json.runId);
+
+    const auditor = (await readFile(join(dataDir, 'tokens', 'auditor'), 'utf8')).trim();
+    expect((await api('GET', '/v1/discovery/runs', { auth: `Bearer ${auditor}` })).status).toBe(200);
+    const refused = await api('POST', '/v1/discovery/runs', { body: {}, auth: `Bearer ${auditor}` });
+    expect(refused.json.error.code).toBe('FORBIDDEN');
+    const unknownSource = await api('POST', '/v1/discovery/runs', { body: { sources: ['aws-s3'] } });
+    expect([unknownSource.status, unknownSource.json.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const unknownRun = await api('GET', '/v1/discovery/runs/20261129T000000Z-nope');
+    expect([unknownRun.status, unknownRun.json.error.code]).toEqual([404, 'RUN_NOT_FOUND']);
+    const badId = await api('GET', '/v1/discovery/runs/..%2F..');
+    expect(badId.status).toBe(400);
+    expect((await api('GET', '/v1/discovery/runs?limit=0')).status).toBe(400);
+  });
+
   it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {
     const good = await makeCsr('good', 'ec-p256');
     const weak = await makeCsr('weak', 'rsa1024');

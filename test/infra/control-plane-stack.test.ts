@@ -282,7 +282,10 @@ describe('CA keys', () => {
 });
 
 describe('events backbone', () => {
-  const publisherMappings = () => ofType('AWS::Lambda::EventSourceMapping');
+  const publisherMappings = () =>
+    ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'),
+    );
 
   it("streams the table's committed changes, both images", () => {
     expect(resources.InventoryTable?.Properties.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
@@ -317,12 +320,12 @@ describe('events backbone', () => {
     expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
   });
 
-  it('dead-letter queues are encrypted, TLS-only and retained', () => {
+  it('every queue is encrypted and TLS-only; the dead-letter queues are retained', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues.length).toBe(2);
+    expect(queues.length).toBe(4);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
-      expect(queue.DeletionPolicy, id).toBe('Retain');
+      if (/DeadLetters/.test(id)) expect(queue.DeletionPolicy, id).toBe('Retain');
       const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === id)?.[1];
       expect(JSON.stringify(policy?.Properties.PolicyDocument), id).toContain('"aws:SecureTransport":"false"');
     }
@@ -352,6 +355,44 @@ describe('events backbone', () => {
       statementsOf(name).some((s) => [s.Action].flat().includes('dynamodb:GetRecords')),
     );
     expect(streamReaders).toEqual(['publish-events']);
+  });
+});
+
+describe('discovery fan-out', () => {
+  it('a schedule starts runs; units go through a queue with a dead-letter queue to a worker, one at a time', () => {
+    const [[, rule] = []] = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(6 hours)');
+    const target = rule?.Properties.Targets[0].Arn['Fn::GetAtt'][0];
+    expect(roleOwner(resources[target]?.Properties.Role['Fn::GetAtt'][0])).toBe('start-discovery-run');
+    const [[, mapping] = []] = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
+      JSON.stringify(m.Properties.EventSourceArn).includes('DiscoveryUnits'),
+    );
+    expect(mapping?.Properties).toMatchObject({ BatchSize: 1, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    expect(roleOwner(resources[mapping?.Properties.FunctionName.Ref]?.Properties.Role['Fn::GetAtt'][0])).toBe(
+      'discovery-worker',
+    );
+    const [[, units] = []] = ofType('AWS::SQS::Queue').filter(([id]) => id.startsWith('DiscoveryUnits'));
+    expect(units?.Properties.RedrivePolicy.maxReceiveCount).toBe(3);
+    expect(units?.Properties.VisibilityTimeout).toBe(1800);
+    const worker = handlerFunctions().get('discovery-worker');
+    expect(worker?.Properties.Timeout).toBe(300);
+  });
+
+  it('the worker assumes only the discovery role, reads metadata, and is denied secret values and key use', () => {
+    const statements = statementsOf('discovery-worker');
+    const assume = statements.filter((s) => [s.Action].flat().includes('sts:AssumeRole'));
+    expect(JSON.stringify(assume.map((s) => s.Resource))).toContain(':role/MimDiscoveryReadOnly');
+    const denied = statements.filter((s) => s.Effect === 'Deny').flatMap((s) => [s.Action].flat());
+    expect(denied).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 'kms:Decrypt', 'kms:Sign']));
+    const allowed = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => [s.Action].flat() as string[]);
+    expect(allowed.filter((a) => a.includes('*'))).toEqual([]);
+    expect(allowed).not.toContain('secretsmanager:GetSecretValue');
+    const senders = [...handlerFunctions().keys()].filter((name) =>
+      statementsOf(name).some(
+        (s) => [s.Action].flat().includes('sqs:SendMessage') && JSON.stringify(s.Resource).includes('DiscoveryUnits'),
+      ),
+    );
+    expect(senders).toEqual(['start-discovery-run']);
   });
 });
 
@@ -426,6 +467,10 @@ describe('functions', () => {
       'list-audit-events': [ENV.tableName],
       'bootstrap-ca': [ENV.tableName, ENV.rootKeyId, ENV.issuingKeyId, ENV.caId],
       'publish-events': [ENV.eventBusName],
+      'start-discovery-run': [ENV.tableName, ENV.discoveryQueueUrl],
+      'get-discovery-run': [ENV.tableName],
+      'list-discovery-runs': [ENV.tableName],
+      'discovery-worker': [ENV.tableName],
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
     for (const [name, fn] of handlerFunctions()) {
@@ -438,7 +483,11 @@ describe('functions', () => {
           .map((a) => a.split(':')[0]),
       );
       expect(services.has('dynamodb'), name).toBe(expected[name]?.includes(ENV.tableName));
-      expect(services.has('kms'), name).toBe(expected[name]?.some((v) => v.endsWith('_KEY_ID')));
+      // Signing, sealing or their public keys: only with a key env var (the discovery worker lists keys, uses none).
+      const usesKeys = statementsOf(name).some((s) =>
+        [s.Action].flat().some((a: string) => /^kms:(Sign|GetPublicKey|GenerateMac)$/.test(a) && s.Effect === 'Allow'),
+      );
+      expect(usesKeys, name).toBe(expected[name]?.some((v) => v.endsWith('_KEY_ID')));
     }
   });
 
@@ -510,6 +559,10 @@ describe('functions', () => {
       'create-enrollment-token': ['Query POLICY', 'PutItem ETOKEN#*', 'PutItem AUDIT#*', ...idempotency],
       'list-audit-events': ['Query AUDIT#*'],
       'publish-events': [],
+      'start-discovery-run': ['PutItem DRUN'],
+      'get-discovery-run': ['GetItem DRUN'],
+      'list-discovery-runs': ['Query DRUN'],
+      'discovery-worker': ['BatchGetItem DID#*', 'PutItem DID#*', 'Query index/byScope DSCOPE#*', 'UpdateItem DRUN'],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,
@@ -531,9 +584,12 @@ describe('functions', () => {
     }
   });
 
-  it('nobody may scan, batch, or write the CA chain but the bootstrap; token hashes are read only to spend them', () => {
+  it('nobody may scan, batch-write, or write the CA chain but the bootstrap; token hashes are read only to spend them', () => {
     const all = expectedNames.flatMap((name) => tableAccessOf(name).map((access) => `${name}: ${access}`));
-    expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? ''))).toEqual([]);
+    // Batched reads only where a run reads the identities it sees, 100 at a time; no scans, batch writes or PartiQL.
+    expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? ''))).toEqual([
+      'discovery-worker: BatchGetItem DID#*',
+    ]);
     expect(all.filter((a) => /(Put|Update|Delete)Item CA#/.test(a))).toEqual([`bootstrap-ca: PutItem CA#${CA_ID}`]);
     expect(all.filter((a) => / ETOKEN#/.test(a) && !/PutItem/.test(a))).toEqual([
       'issue-certificate: GetItem ETOKEN#*',
@@ -585,6 +641,7 @@ describe('functions', () => {
           [ENV.issuingKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/22222222-2222-2222-2222-222222222222',
           [ENV.sealKeyId]: 'arn:aws:kms:eu-west-1:111122223333:key/33333333-3333-3333-3333-333333333333',
           [ENV.eventBusName]: 'mim-test-events',
+          [ENV.discoveryQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/111122223333/units',
         },
       },
     );
@@ -728,6 +785,7 @@ describe('cdk-nag AwsSolutions', () => {
     expect([...acknowledged].map((rule) => rule.replace(/\[.*$/, '')).sort()).toEqual([
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
       'AwsSolutions-IAM5',
       'AwsSolutions-IAM5',
       'AwsSolutions-L1',

@@ -94,6 +94,14 @@ export async function startLocalPlane(
       MIM_DATA_DIR: dataDir,
       MIM_ADMIN_TOKEN: '',
       MIM_QUIET: '1',
+      // No AWS account here: the SDK must not look for instance credentials at 169.254.169.254 (no off-host requests
+      // from tests), and no credentials of the machine's user may leak in.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent/mim-test-aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/mim-test-aws-credentials',
       ...options.env,
     },
     readyText: 'listening on',
