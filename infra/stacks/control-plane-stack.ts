@@ -197,6 +197,11 @@ export class ControlPlaneStack extends Stack {
       description: 'Where the CA bootstrap stores the chain (table/pk/sk) and the public route that serves it',
     });
     new CfnOutput(this, 'TableName', { value: inventory.table.tableName });
+    new CfnOutput(this, 'DiscoveryWorkerRoleArn', {
+      value: workerFn.role?.roleArn ?? '',
+      description:
+        'The role the member accounts trust: deploy MimDiscoveryMember with -c discoveryTrustedRoleArn=<this>',
+    });
     new CfnOutput(this, 'EventBusName', {
       value: backbone.bus.eventBusName,
       description: 'The EventBridge bus every control plane event (source mim.control-plane) is put on',

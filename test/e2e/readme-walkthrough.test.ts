@@ -36,3 +36,16 @@ it('works as the README says', async () => {
   expect(stdout).toContain('"status": "active"');
   expect(stdout).toContain('"changed": true');
 }, 120_000);
+
+it('discovers as the README says (without AWS credentials here: every part skipped, with the reason)', async () => {
+  const readme = await readFile('README.md', 'utf8');
+  const from = readme.indexOf('## Walk-through: discover what exists in AWS');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(from))?.[1];
+  expect(block).toBeDefined();
+  const script = (block ?? '').replaceAll('http://127.0.0.1:8080', base);
+  const { stdout } = await execFileAsync('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: dir });
+  expect(stdout).toContain('"parts": 4');
+  expect(stdout).toContain('"status": "completed"');
+  expect(stdout).toContain('"status": "skipped"');
+  expect(stdout).toContain('credentials');
+}, 120_000);

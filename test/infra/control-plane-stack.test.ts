@@ -754,6 +754,7 @@ describe('outputs', () => {
     expect(Object.keys(outputs).sort()).toEqual([
       'ApiUrl',
       'CaChainLocation',
+      'DiscoveryWorkerRoleArn',
       'EventBusName',
       'IssuingKeyArn',
       'PublisherDeadLetterQueueUrl',

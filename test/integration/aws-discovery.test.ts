@@ -101,13 +101,16 @@ describe('AWS discovery wired from the environment', () => {
       seen[source] = counts.seen;
     }
     expect(seen).toEqual({ 'aws-iam': 1, 'aws-acm': 1, 'aws-secrets-manager': 1, 'aws-kms': 1 });
-    const types = [...inventory.items.values()].map((i) => `${i.type} ${i.name}`).sort();
-    expect(types).toEqual([
+    const found = [...inventory.items.values()].map(
+      (i) => `${i.type} ${i.type === 'kms-key' ? i.facts.description : i.name}`,
+    );
+    expect(found.sort()).toEqual([
       'iam-role orders-api',
-      'kms-key ' + types[1]?.slice(8),
+      'kms-key orders data key',
       'secret db',
       'x509-certificate shop.example.com',
     ]);
+    expect(JSON.stringify([...inventory.items.values()])).not.toContain('never-read');
     expect([...inventory.items.values()].find((i) => i.type === 'iam-role')?.owner).toBe('orders-team');
   });
 
