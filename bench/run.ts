@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { benchDiscovery } from './discovery.ts';
 import { benchHttpIssuance } from './http-issuance.ts';
 import { benchIssuanceCore } from './issuance-core.ts';
 import { benchPrincipalPatterns } from './principal-pattern.ts';
@@ -26,3 +27,5 @@ console.log('\n== Principal patterns (glob matcher; the RegExp it replaced as th
 benchPrincipalPatterns();
 console.log('\n== Issuance over HTTP (npm start: local server, DynamoDB Local, software CA key)');
 await benchHttpIssuance();
+console.log('\n== Discovery (10,000 identities, 5 accounts, loopback IAM and Secrets Manager, DynamoDB Local)');
+await benchDiscovery();
