@@ -1,8 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ACMClient, type ACMClientConfig } from '@aws-sdk/client-acm';
 import { z } from 'zod';
+import {
+  decodeOffsetToken,
+  describeIssues,
+  encodeOffsetToken,
+  epochSecondsOf,
+  injectedErrorMessage,
+  JsonProtocolError,
+  type OperationFailureRule,
+  OperationFaults,
+  recordRequestsInto,
+  startOperationServer,
+} from './json-protocol-fake.ts';
 
 /** ACM's key types, as the API enum (and the `keyTypes` filter) spells them. */
 export const FAKE_ACM_KEY_TYPES = [
@@ -64,12 +73,7 @@ export interface RecordedAcmRequest {
 }
 
 /** Fails requests to one operation (or any) with an error, `times` times (default once; `Infinity` for always). */
-export interface AcmFailureRule {
-  readonly target?: string;
-  readonly errorType: string;
-  readonly message?: string;
-  readonly times?: number;
-}
+export type AcmFailureRule = OperationFailureRule;
 
 export interface FakeAcm {
   /** `http://127.0.0.1:<port>`, for `new ACMClient({ endpoint })`. */
@@ -106,17 +110,6 @@ const DEFAULT_KEY_TYPES: readonly FakeAcmKeyType[] = ['RSA_1024', 'RSA_2048'];
 /** ListCertificates' filter when `CertificateKeyPairOrigins` is absent. */
 const DEFAULT_KEY_PAIR_ORIGINS: readonly FakeAcmKeyPairOrigin[] = ['AWS_MANAGED', 'CUSTOMER_PROVIDED'];
 const CERTIFICATE_ARN = /^arn:aws[\w-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[\w-]+$/;
-const SIGV4_AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/acm\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
-
-class AcmError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The request members the fake implements; `strictObject` refuses any other, so that a member the client sends and
@@ -146,13 +139,17 @@ const schemas = {
 export async function startFakeAcm(options: FakeAcmOptions = {}): Promise<FakeAcm> {
   const certificates = [...(options.certificates ?? [])];
   const requests: RecordedAcmRequest[] = [];
-  let rules: Array<{ rule: AcmFailureRule; remaining: number }> = [];
+  const faults = new OperationFaults(defaultMessage);
 
   function find(arn: string): FakeAcmCertificate {
-    if (!CERTIFICATE_ARN.test(arn)) throw new AcmError('InvalidArnException', `String '${arn}' is not a valid ARN.`);
+    if (!CERTIFICATE_ARN.test(arn))
+      throw new JsonProtocolError('InvalidArnException', `String '${arn}' is not a valid ARN.`);
     const certificate = certificates.find((candidate) => candidate.arn === arn);
     if (!certificate) {
-      throw new AcmError('ResourceNotFoundException', `Could not find certificate ${arn} in account ${ACCOUNT}.`);
+      throw new JsonProtocolError(
+        'ResourceNotFoundException',
+        `Could not find certificate ${arn} in account ${ACCOUNT}.`,
+      );
     }
     return certificate;
   }
@@ -172,7 +169,7 @@ export async function startFakeAcm(options: FakeAcmOptions = {}): Promise<FakeAc
     const end = offset + page.length;
     return {
       CertificateSummaryList: page.map(summaryOf),
-      ...(end < matching.length ? { NextToken: encodeToken(end) } : {}),
+      ...(end < matching.length ? { NextToken: encodeOffsetToken(end) } : {}),
     };
   }
 
@@ -187,94 +184,31 @@ export async function startFakeAcm(options: FakeAcmOptions = {}): Promise<FakeAc
         return { Tags: Object.entries(certificate.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) };
       }
       default:
-        throw new AcmError('UnknownOperationException', `This fake does not implement ${operation}.`);
+        throw new JsonProtocolError('UnknownOperationException', `This fake does not implement ${operation}.`);
     }
   }
 
-  function injectedFailure(target: string | undefined): AcmFailureRule | undefined {
-    const match = rules.find(
-      ({ rule, remaining }) => remaining > 0 && (rule.target === undefined || rule.target === target),
-    );
-    if (!match) return undefined;
-    match.remaining--;
-    return match.rule;
-  }
-
-  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const text = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target']);
-    const target = /^CertificateManager\.(\w+)$/.exec(targetHeader)?.[1];
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    const record = { target: target ?? targetHeader, body, status: 200 };
-    requests.push(record);
-    try {
-      if (req.method !== 'POST' || req.url !== '/') throw new AcmError('UnknownOperationException', 'POST / only.');
-      const authorization = req.headers.authorization;
-      if (authorization === undefined) {
-        throw new AcmError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      }
-      if (!SIGV4_AUTHORIZATION.test(authorization) || req.headers['x-amz-date'] === undefined) {
-        throw new AcmError('IncompleteSignatureException', 'The request is not signed with AWS Signature Version 4.');
-      }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-        throw new AcmError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
-      }
-      if (target === undefined) throw new AcmError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
-      const failure = injectedFailure(target);
-      if (failure) throw new AcmError(failure.errorType, failure.message ?? defaultMessage(failure.errorType, target));
-      if (typeof body !== 'object' || body === null) throw new AcmError('SerializationException', 'Body is not JSON.');
-      return { status: 200, body: handle(target, body) };
-    } catch (error) {
-      const known = error instanceof AcmError;
-      record.status = known ? 400 : 500;
-      return {
-        status: record.status,
-        body: {
-          __type: known ? error.type : 'InternalServerException',
-          message: String(known ? error.message : error),
-        },
-      };
-    }
-  }
-
-  const server = createServer((req, res) => {
-    respond(req).then(
-      ({ status, body }) => {
-        res
-          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
-          .end(JSON.stringify(body));
-      },
-      // Only reading the body can fail here (the client went away); there is nobody left to answer.
-      () => res.destroy(),
-    );
+  const server = await startOperationServer({
+    targetPrefix: 'CertificateManager',
+    signingName: 'acm',
+    internalErrorType: 'InternalServerException',
+    record: recordRequestsInto(requests),
+    faults,
+    handle,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
-  const failRequests = (rule: AcmFailureRule) => {
-    rules.push({ rule, remaining: rule.times ?? 1 });
-  };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     certificates,
     requests,
-    failRequests,
-    throttle: (target, times = 1) => failRequests({ target, errorType: 'ThrottlingException', times }),
-    deny: (target) => failRequests({ target, errorType: 'AccessDeniedException', times: Number.POSITIVE_INFINITY }),
+    failRequests: faults.failRequests,
+    throttle: faults.throttle,
+    deny: faults.deny,
     reset: () => {
       requests.length = 0;
-      rules = [];
+      faults.clear();
     },
-    close: async () => {
-      // The SDK keeps connections alive; close() alone would wait for them to time out.
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    close: server.close,
   };
 }
 
@@ -289,13 +223,6 @@ function originOf(certificate: FakeAcmCertificate): FakeAcmKeyPairOrigin {
 /** ACM answers key algorithms with a hyphen (`RSA-2048`, `EC-prime256v1`) where its enum has an underscore. */
 function answeredKeyAlgorithm(keyType: FakeAcmKeyType): string {
   return keyType.replace('_', '-');
-}
-
-/** The given dates as JSON 1.1 timestamps (epoch seconds, fractional when the date has milliseconds); absent ones left out. */
-function dates(fields: Record<string, Date | undefined>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, date] of Object.entries(fields)) if (date !== undefined) out[name] = date.getTime() / 1000;
-  return out;
 }
 
 function summaryOf(certificate: FakeAcmCertificate): unknown {
@@ -313,7 +240,7 @@ function summaryOf(certificate: FakeAcmCertificate): unknown {
     InUse: (certificate.inUseBy ?? []).length > 0,
     RenewalEligibility: certificate.renewalEligibility ?? 'INELIGIBLE',
     CertificateKeyPairOrigin: originOf(certificate),
-    ...dates({
+    ...epochSecondsOf({
       NotBefore: certificate.notBefore,
       NotAfter: certificate.notAfter,
       CreatedAt: certificate.createdAt,
@@ -341,7 +268,7 @@ function detailOf(certificate: FakeAcmCertificate): unknown {
     ...(certificate.serial === undefined ? {} : { Serial: certificate.serial }),
     Subject: certificate.subject ?? `CN=${certificate.domainName}`,
     ...(certificate.issuer === undefined ? {} : { Issuer: certificate.issuer }),
-    ...dates({
+    ...epochSecondsOf({
       CreatedAt: certificate.createdAt,
       IssuedAt: certificate.issuedAt,
       ImportedAt: certificate.importedAt,
@@ -374,51 +301,25 @@ function detailOf(certificate: FakeAcmCertificate): unknown {
 }
 
 /** NextToken: opaque to the client, here the offset of the next page. */
-function encodeToken(offset: number): string {
-  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
-}
-
 function decodeToken(token: string): number {
-  const parsed = z
-    .object({ offset: z.number().int().nonnegative() })
-    .safeParse(tryJson(Buffer.from(token, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new AcmError('InvalidArgsException', 'The NextToken is not valid.');
-  return parsed.data.offset;
-}
-
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const offset = decodeOffsetToken(token);
+  if (offset === undefined) throw new JsonProtocolError('InvalidArgsException', 'The NextToken is not valid.');
+  return offset;
 }
 
 function defaultMessage(errorType: string, target: string): string {
-  if (errorType === 'AccessDeniedException') {
-    return `User: arn:aws:sts::${ACCOUNT}:assumed-role/discovery/test is not authorized to perform: acm:${target} on resource: * because no identity-based policy allows the acm:${target} action`;
-  }
-  if (errorType === 'ThrottlingException') return 'Rate exceeded';
-  return `Injected ${errorType}`;
+  return injectedErrorMessage(errorType, ACCOUNT, `acm:${target}`, '*');
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (!result.success) {
-    throw new AcmError(
+    throw new JsonProtocolError(
       'ValidationException',
-      `${result.error.issues.length} validation error(s) detected: ${result.error.issues
-        .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-        .join('; ')}`,
+      `${result.error.issues.length} validation error(s) detected: ${describeIssues(result.error)}`,
     );
   }
   return result.data;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Credentials the SDK signs requests to the fake with: any will do, and none is real. */

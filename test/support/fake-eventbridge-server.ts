@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
+import {
+  checkJsonProtocolRequest,
+  describeIssues,
+  FaultRegistry,
+  JsonProtocolError,
+  recordRequestsInto,
+  sigV4Authorization,
+  startJsonProtocolServer,
+} from './json-protocol-fake.ts';
 
 /** A request as the fake received it: the operation from `X-Amz-Target`, the parsed body and the status answered. */
 export interface RecordedEventBridgeRequest {
@@ -68,18 +75,7 @@ export interface PutEventsAnswer {
 const SIZE_LIMIT = 256 * 1024;
 const MAX_ENTRIES = 10;
 const EVENT_BUS_NAME = /^(?:arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]+$/;
-const SIGV4_AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/events\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
-
-class EventBridgeError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
+const SIGV4_AUTHORIZATION = sigV4Authorization('events');
 
 /** The members of a request entry with the types the API gives them; which are required is checked per entry. */
 const entrySchema = z.object({
@@ -132,33 +128,26 @@ function parseDetail(detail: string): Record<string, unknown> | undefined {
 export async function startFakeEventBridge(): Promise<FakeEventBridge> {
   const requests: RecordedEventBridgeRequest[] = [];
   const accepted: AcceptedBusEntry[] = [];
-  let entryRules: Array<{ rule: EntryFailureRule; remaining: number }> = [];
-  let requestRules: Array<{ rule: RequestFailureRule; remaining: number }> = [];
+  const entryRules = new FaultRegistry<EntryFailureRule>();
+  const requestRules = new FaultRegistry<RequestFailureRule>();
   let tamper: ((response: PutEventsAnswer) => unknown) | undefined;
 
   function injectedEntryFailure(detail: Record<string, unknown>): EntryFailureRule | undefined {
     const eventId = detail.eventId;
-    const match = entryRules.find(
-      ({ rule, remaining }) => remaining > 0 && typeof eventId === 'string' && rule.eventIds.includes(eventId),
-    );
-    if (!match) return undefined;
-    match.remaining--;
-    return match.rule;
+    return entryRules.take((rule) => typeof eventId === 'string' && rule.eventIds.includes(eventId));
   }
 
   function putEvents(body: unknown): PutEventsAnswer {
     const parsed = putEventsSchema.safeParse(body);
     if (!parsed.success) {
-      throw new EventBridgeError(
+      throw new JsonProtocolError(
         'ValidationException',
-        `${parsed.error.issues.length} validation error(s) detected: ${parsed.error.issues
-          .map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-          .join('; ')}`,
+        `${parsed.error.issues.length} validation error(s) detected: ${describeIssues(parsed.error)}`,
       );
     }
     const entries = parsed.data.Entries;
     if (entries.reduce((sum, entry) => sum + entrySize(entry), 0) >= SIZE_LIMIT) {
-      throw new EventBridgeError('ValidationException', 'Total size of the entries in the request is over the limit.');
+      throw new JsonProtocolError('ValidationException', 'Total size of the entries in the request is over the limit.');
     }
     const answers = entries.map((entry): PutEventsAnswer['Entries'][number] => {
       for (const name of ['Source', 'DetailType', 'Detail'] as const) {
@@ -193,99 +182,45 @@ export async function startFakeEventBridge(): Promise<FakeEventBridge> {
     return { FailedEntryCount: answers.filter((answer) => 'ErrorCode' in answer).length, Entries: answers };
   }
 
-  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const text = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target']);
-    const target = /^AWSEvents\.(\w+)$/.exec(targetHeader)?.[1];
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    const record = { target: target ?? targetHeader, body, status: 200 };
-    requests.push(record);
-    try {
-      if (req.method !== 'POST' || req.url !== '/') {
-        throw new EventBridgeError('UnknownOperationException', 'POST / only.');
-      }
-      const authorization = req.headers.authorization;
-      if (authorization === undefined) {
-        throw new EventBridgeError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      }
-      if (!SIGV4_AUTHORIZATION.test(authorization) || req.headers['x-amz-date'] === undefined) {
-        throw new EventBridgeError(
-          'IncompleteSignatureException',
-          'The request is not signed with AWS Signature Version 4.',
-        );
-      }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-        throw new EventBridgeError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
-      }
-      const failure = requestRules.find(({ remaining }) => remaining > 0);
+  const server = await startJsonProtocolServer({
+    targetPrefix: 'AWSEvents',
+    internalErrorType: 'InternalException',
+    record: recordRequestsInto(requests),
+    handle: ({ req, operation, targetHeader, body }) => {
+      checkJsonProtocolRequest(req, SIGV4_AUTHORIZATION);
+      const failure = requestRules.take();
       if (failure) {
-        failure.remaining--;
-        const { errorType, message, status } = failure.rule;
-        throw new EventBridgeError(errorType, message ?? `Injected ${errorType}`, status ?? defaultStatus(errorType));
+        const { errorType, message, status } = failure;
+        throw new JsonProtocolError(errorType, message ?? `Injected ${errorType}`, status ?? defaultStatus(errorType));
       }
-      if (target !== 'PutEvents') {
-        throw new EventBridgeError('UnknownOperationException', `This fake does not implement ${targetHeader}.`);
+      if (operation !== 'PutEvents') {
+        throw new JsonProtocolError('UnknownOperationException', `This fake does not implement ${targetHeader}.`);
       }
       if (typeof body !== 'object' || body === null) {
-        throw new EventBridgeError('SerializationException', 'Body is not JSON.');
+        throw new JsonProtocolError('SerializationException', 'Body is not JSON.');
       }
       const answer = putEvents(body);
-      return { status: 200, body: tamper ? tamper(answer) : answer };
-    } catch (error) {
-      const known = error instanceof EventBridgeError;
-      const status = known ? error.status : 500;
-      record.status = status;
-      return {
-        status,
-        body: { __type: known ? error.type : 'InternalException', message: known ? error.message : String(error) },
-      };
-    }
-  }
-
-  const server = createServer((req, res) => {
-    respond(req).then(
-      ({ status, body }) => {
-        res
-          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
-          .end(JSON.stringify(body));
-      },
-      // Only reading the body can fail here (the client went away); there is nobody left to answer.
-      () => res.destroy(),
-    );
+      return tamper ? tamper(answer) : answer;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     requests,
     accepted,
-    failEntries: (rule) => {
-      entryRules.push({ rule, remaining: rule.times ?? Number.POSITIVE_INFINITY });
-    },
-    failRequests: (rule) => {
-      requestRules.push({ rule, remaining: rule.times ?? 1 });
-    },
+    failEntries: (rule) => entryRules.add(rule, rule.times ?? Number.POSITIVE_INFINITY),
+    failRequests: (rule) => requestRules.add(rule, rule.times ?? 1),
     tamperResponses: (transform) => {
       tamper = transform;
     },
     reset: () => {
       requests.length = 0;
       accepted.length = 0;
-      entryRules = [];
-      requestRules = [];
+      entryRules.clear();
+      requestRules.clear();
       tamper = undefined;
     },
-    close: async () => {
-      // The SDK keeps connections alive; close() alone would wait for them to time out.
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    close: server.close,
   };
 }
 
@@ -293,12 +228,6 @@ function defaultStatus(errorType: string): number {
   if (errorType.startsWith('Internal')) return 500;
   if (errorType.startsWith('ServiceUnavailable')) return 503;
   return 400;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Credentials the SDK signs requests to the fake with: any will do, and none is real. */

@@ -9,13 +9,21 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { z } from 'zod';
+import {
+  decodeOffsetToken,
+  describeIssues,
+  encodeOffsetToken,
+  injectedErrorMessage,
+  JsonProtocolError,
+  type OperationFailureRule,
+  OperationFaults,
+  startOperationServer,
+} from './json-protocol-fake.ts';
 
 /** Asymmetric key specs the fake can create, each backed by a real local key pair. */
 export type FakeKmsAsymmetricKeySpec =
@@ -67,12 +75,7 @@ export interface FakeKmsKeyDescription {
 }
 
 /** Fails requests to one operation (or any) with an error, `times` times (default once; `Infinity` for always). */
-export interface FakeKmsFailureRule {
-  readonly target?: string;
-  readonly errorType: string;
-  readonly message?: string;
-  readonly times?: number;
-}
+export type FakeKmsFailureRule = OperationFailureRule;
 
 export interface FakeKmsOptions {
   /**
@@ -205,15 +208,6 @@ interface HmacKey {
 
 type StoredKey = AsymmetricKey | HmacKey | SymmetricKey;
 
-class KmsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const keyIdSchema = z.string().min(1);
 const base64Schema = z.base64().min(1);
 const algorithmSchema = z.enum(Object.keys(ALGORITHMS) as [SigningAlgorithm, ...SigningAlgorithm[]]);
@@ -283,9 +277,6 @@ function defaultListing(): KeyListing {
   };
 }
 
-const SIGV4_AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/kms\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
-
 /**
  * Starts an AWS KMS stand-in on 127.0.0.1 speaking the JSON 1.1 protocol the SDK uses (`POST /`,
  * `X-Amz-Target: TrentService.<Operation>`, base64 blobs, timestamps as epoch seconds, errors as
@@ -306,12 +297,12 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
   const requests: RecordedKmsRequest[] = [];
   let tamper: ((signature: Buffer) => Buffer) | undefined;
   let tamperMac: ((mac: Buffer) => Buffer) | undefined;
-  const rules: Array<{ rule: FakeKmsFailureRule; remaining: number }> = [];
+  const faults = new OperationFaults(defaultMessage);
 
   async function createKey(spec: string, usage: string, idOf: () => string = randomUUID): Promise<StoredKey> {
     if (spec === 'SYMMETRIC_DEFAULT') {
       if (usage !== 'ENCRYPT_DECRYPT') {
-        throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+        throw new JsonProtocolError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
       }
       const id = idOf();
       const key: SymmetricKey = {
@@ -328,7 +319,7 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
     if (Object.hasOwn(HMAC_SPECS, spec)) {
       const hmacSpec = spec as FakeKmsHmacKeySpec;
       if (usage !== 'GENERATE_VERIFY_MAC') {
-        throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+        throw new JsonProtocolError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
       }
       const id = idOf();
       const key: HmacKey = {
@@ -344,12 +335,12 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
       return key;
     }
     if (!Object.hasOwn(SPECS, spec)) {
-      throw new KmsError('ValidationException', `This fake cannot create keys of spec ${spec}.`);
+      throw new JsonProtocolError('ValidationException', `This fake cannot create keys of spec ${spec}.`);
     }
     const keySpec = spec as FakeKmsAsymmetricKeySpec;
     const shape = SPECS[keySpec];
     if (usage !== 'SIGN_VERIFY' && !(usage === 'ENCRYPT_DECRYPT' && 'rsa' in shape)) {
-      throw new KmsError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
+      throw new JsonProtocolError('ValidationException', `KeyUsage ${usage} is not valid for KeySpec ${spec}.`);
     }
     const { publicKey, privateKey } =
       'ec' in shape
@@ -379,7 +370,7 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
         ? /^(?:arn:aws:kms:[a-z0-9-]+:\d{12}:key\/)?(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/.exec(keyId)?.[1]
         : aliases.get(aliasName)?.targetKeyId;
     const key = id === undefined ? undefined : keys.get(id);
-    if (!key) throw new KmsError('NotFoundException', `Key '${keyId}' does not exist`);
+    if (!key) throw new JsonProtocolError('NotFoundException', `Key '${keyId}' does not exist`);
     return key;
   }
 
@@ -392,14 +383,17 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
     const key = findKey(request.KeyId);
     const algorithm = ALGORITHMS[request.SigningAlgorithm];
     if (key.kind !== 'asymmetric' || key.usage !== 'SIGN_VERIFY') {
-      throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid.`);
+      throw new JsonProtocolError(
+        'InvalidKeyUsageException',
+        `${key.arn} key usage is ${key.usage} which is not valid.`,
+      );
     }
     const compatible =
       algorithm.keySpecs === 'rsa'
         ? key.spec.startsWith('RSA_')
         : (algorithm.keySpecs as readonly string[]).includes(key.spec);
     if (!compatible) {
-      throw new KmsError(
+      throw new JsonProtocolError(
         'InvalidKeyUsageException',
         `Signing algorithm ${request.SigningAlgorithm} is not valid for key spec ${key.spec}.`,
       );
@@ -408,11 +402,11 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
     let digest = message;
     if (request.MessageType === 'RAW') {
       if (message.length > RAW_MESSAGE_LIMIT) {
-        throw new KmsError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
+        throw new JsonProtocolError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
       }
       digest = createHash(algorithm.hash).update(message).digest();
     } else if (message.length !== DIGEST_LENGTH[algorithm.hash]) {
-      throw new KmsError(
+      throw new JsonProtocolError(
         'ValidationException',
         `Digest is invalid length for algorithm ${request.SigningAlgorithm}: expected ${DIGEST_LENGTH[algorithm.hash]} bytes.`,
       );
@@ -427,18 +421,21 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
   function macOf(request: z.infer<typeof schemas.GenerateMac>): { key: HmacKey; mac: Buffer } {
     const key = findKey(request.KeyId);
     if (key.kind !== 'hmac') {
-      throw new KmsError('InvalidKeyUsageException', `${key.arn} key usage is ${key.usage} which is not valid.`);
+      throw new JsonProtocolError(
+        'InvalidKeyUsageException',
+        `${key.arn} key usage is ${key.usage} which is not valid.`,
+      );
     }
     const spec = HMAC_SPECS[key.spec];
     if (request.MacAlgorithm !== spec.algorithm) {
-      throw new KmsError(
+      throw new JsonProtocolError(
         'InvalidKeyUsageException',
         `MAC algorithm ${request.MacAlgorithm} is not valid for key spec ${key.spec}.`,
       );
     }
     const message = Buffer.from(request.Message, 'base64');
     if (message.length > RAW_MESSAGE_LIMIT) {
-      throw new KmsError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
+      throw new JsonProtocolError('ValidationException', `Message must be at most ${RAW_MESSAGE_LIMIT} bytes long.`);
     }
     return { key, mac: createHmac(spec.hash, key.secret).update(message).digest() };
   }
@@ -487,7 +484,7 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
       case 'GetPublicKey': {
         const key = findKey(parse(schemas.GetPublicKey, body).KeyId);
         if (key.kind !== 'asymmetric') {
-          throw new KmsError('UnsupportedOperationException', `${key.arn} is not an asymmetric key.`);
+          throw new JsonProtocolError('UnsupportedOperationException', `${key.arn} is not an asymmetric key.`);
         }
         return {
           KeyId: key.arn,
@@ -518,7 +515,7 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
           () => false,
         );
         await rm(signatureFile, { force: true });
-        if (!valid) throw new KmsError('KMSInvalidSignatureException', 'Signature is not valid.');
+        if (!valid) throw new JsonProtocolError('KMSInvalidSignatureException', 'Signature is not valid.');
         return { KeyId: key.arn, SignatureValid: true, SigningAlgorithm: request.SigningAlgorithm };
       }
       case 'GenerateMac': {
@@ -535,12 +532,12 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
         const { key, mac } = macOf(request);
         const given = Buffer.from(request.Mac, 'base64');
         if (given.length !== mac.length || !timingSafeEqual(given, mac)) {
-          throw new KmsError('KMSInvalidMacException', 'MAC verification failed.');
+          throw new JsonProtocolError('KMSInvalidMacException', 'MAC verification failed.');
         }
         return { KeyId: key.arn, MacValid: true, MacAlgorithm: request.MacAlgorithm };
       }
       default:
-        throw new KmsError('UnknownOperationException', `This fake does not implement ${operation}.`);
+        throw new JsonProtocolError('UnknownOperationException', `This fake does not implement ${operation}.`);
     }
   }
 
@@ -556,71 +553,25 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
     const end = offset + items.length;
     return {
       items,
-      more: end < all.length ? { Truncated: true, NextMarker: encodeMarker(end) } : { Truncated: false },
+      more: end < all.length ? { Truncated: true, NextMarker: encodeOffsetToken(end) } : { Truncated: false },
     };
   }
 
-  function injectedFailure(target: string): FakeKmsFailureRule | undefined {
-    const match = rules.find(
-      ({ rule, remaining }) => remaining > 0 && (rule.target === undefined || rule.target === target),
-    );
-    if (!match) return undefined;
-    match.remaining--;
-    return match.rule;
-  }
-
-  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const text = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target']);
-    const target = /^TrentService\.(\w+)$/.exec(targetHeader)?.[1];
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    requests.push({ target: target ?? targetHeader, body });
-    try {
-      if (req.method !== 'POST' || req.url !== '/') throw new KmsError('UnknownOperationException', 'POST / only.');
-      const authorization = req.headers.authorization;
-      if (authorization === undefined) {
-        throw new KmsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      }
-      if (!SIGV4_AUTHORIZATION.test(authorization) || req.headers['x-amz-date'] === undefined) {
-        throw new KmsError('IncompleteSignatureException', 'The request is not signed with AWS Signature Version 4.');
-      }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-        throw new KmsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
-      }
-      if (target === undefined) throw new KmsError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
-      const failure = injectedFailure(target);
-      if (failure) throw new KmsError(failure.errorType, failure.message ?? defaultMessage(failure.errorType, target));
-      if (typeof body !== 'object' || body === null) throw new KmsError('SerializationException', 'Body is not JSON.');
-      return { status: 200, body: await handle(target, body) };
-    } catch (error) {
-      if (error instanceof KmsError) return { status: 400, body: { __type: error.type, message: error.message } };
-      return { status: 500, body: { __type: 'KMSInternalException', message: String(error) } };
-    }
-  }
-
-  const server = createServer((req, res) => {
-    respond(req).then(
-      ({ status, body }) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
-      },
-      // Only reading the body can fail here (the client went away); there is nobody left to answer.
-      () => res.destroy(),
-    );
+  const server = await startOperationServer({
+    targetPrefix: 'TrentService',
+    signingName: 'kms',
+    internalErrorType: 'KMSInternalException',
+    requestIds: false,
+    record: ({ operation, targetHeader, body }) => {
+      requests.push({ target: operation ?? targetHeader, body });
+      return undefined;
+    },
+    faults,
+    handle,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
-  function failRequests(rule: FakeKmsFailureRule): void {
-    rules.push({ rule, remaining: rule.times ?? 1 });
-  }
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     requests,
     createKey: async (keySpec, keyUsage) => {
       const usage = keyUsage ?? (Object.hasOwn(HMAC_SPECS, keySpec) ? 'GENERATE_VERIFY_MAC' : 'SIGN_VERIFY');
@@ -657,9 +608,9 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
       if (targetKeyId !== undefined && !keys.has(targetKeyId)) throw new Error(`No key ${targetKeyId}`);
       aliases.set(aliasName, { name: aliasName, targetKeyId, creationDate: new Date() });
     },
-    failRequests,
-    throttle: (target, times = 1) => failRequests({ target, errorType: 'ThrottlingException', times }),
-    deny: (target) => failRequests({ target, errorType: 'AccessDeniedException', times: Number.POSITIVE_INFINITY }),
+    failRequests: faults.failRequests,
+    throttle: faults.throttle,
+    deny: faults.deny,
     tamperSignatures: (transform) => {
       tamper = transform;
     },
@@ -667,9 +618,7 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
       tamperMac = transform;
     },
     close: async () => {
-      // The SDK keeps connections alive; close() alone would wait for them to time out.
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      await server.close();
       await rm(directory, { recursive: true, force: true });
     },
   };
@@ -716,10 +665,10 @@ function metadataOf(key: StoredKey): Record<string, unknown> {
 function rotationStatusOf(key: StoredKey): Record<string, unknown> {
   const { listing } = key;
   if (key.kind !== 'symmetric' || listing.origin !== 'AWS_KMS') {
-    throw new KmsError('UnsupportedOperationException', `${key.arn} does not support automatic key rotation.`);
+    throw new JsonProtocolError('UnsupportedOperationException', `${key.arn} does not support automatic key rotation.`);
   }
   if (listing.keyState === 'PendingImport' || listing.keyState === 'Unavailable') {
-    throw new KmsError('KMSInvalidStateException', `${key.arn} is ${listing.keyState}.`);
+    throw new JsonProtocolError('KMSInvalidStateException', `${key.arn} is ${listing.keyState}.`);
   }
   const enabled = listing.rotationEnabled && listing.keyState !== 'PendingDeletion';
   return {
@@ -740,28 +689,14 @@ function epochSeconds(date: Date): number {
 }
 
 /** Markers are opaque to the client; here, the offset of the next page. */
-function encodeMarker(offset: number): string {
-  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
-}
-
 function decodeMarker(marker: string): number {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
-  }
-  const parsed = z.object({ offset: z.number().int().nonnegative() }).safeParse(value);
-  if (!parsed.success) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
-  return parsed.data.offset;
+  const offset = decodeOffsetToken(marker);
+  if (offset === undefined) throw new JsonProtocolError('InvalidMarkerException', 'The marker is not valid.');
+  return offset;
 }
 
 function defaultMessage(errorType: string, target: string): string {
-  if (errorType === 'AccessDeniedException') {
-    return `User: arn:aws:sts::${ACCOUNT}:assumed-role/discovery/test is not authorized to perform: kms:${target} because no identity-based policy allows the kms:${target} action`;
-  }
-  if (errorType === 'ThrottlingException') return 'Rate exceeded';
-  return `Injected ${errorType}`;
+  return injectedErrorMessage(errorType, ACCOUNT, `kms:${target}`);
 }
 
 function algorithmsOf(key: StoredKey): Record<string, string[]> {
@@ -777,23 +712,12 @@ function algorithmsOf(key: StoredKey): Record<string, string[]> {
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
-  if (!result.success) {
-    throw new KmsError(
-      'ValidationException',
-      result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    );
-  }
+  if (!result.success) throw new JsonProtocolError('ValidationException', describeIssues(result.error));
   return result.data;
 }
 
 function pem(privateKey: KeyObject): string {
   return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Runs openssl with `input` on stdin and resolves with its stdout; rejects on a non-zero exit. */

@@ -1,7 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  checkJsonContentType,
+  FaultRegistry,
+  JsonProtocolError,
+  sigV4Authorization,
+  startJsonProtocolServer,
+} from './json-protocol-fake.ts';
 
 /** A member account as a test writes it. */
 export interface FakeOrganizationAccount {
@@ -47,18 +51,11 @@ export interface FakeOrganizations {
 const TARGET_PREFIX = 'AWSOrganizationsV20161128.';
 /** ListAccounts' MaxResults range. */
 const MAX_RESULTS = 20;
-const SIGV4_AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/organizations\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
+const SIGV4_AUTHORIZATION = sigV4Authorization('organizations');
 
-class OrganizationsError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-    readonly status = 400,
-    readonly reason?: string,
-  ) {
-    super(message);
-  }
+/** An error as Organizations answers it, with its `Reason` when it has one. */
+function organizationsError(type: string, message: string, reason: string): JsonProtocolError {
+  return new JsonProtocolError(type, message, 400, { Reason: reason });
 }
 
 /**
@@ -76,7 +73,7 @@ export async function startFakeOrganizations(options: {
   const accounts: FakeOrganizationAccount[] = [...options.accounts];
   const requests: RecordedOrganizationsRequest[] = [];
   let pageScript: number[] = [];
-  let faults: Array<{ type: string; status: number; remaining: number }> = [];
+  const faults = new FaultRegistry<{ type: string; status: number }>();
 
   // A token names the offset it continues from, plus a serial so that no two are alike (an empty page hands on a new
   // token for the same offset); a real one is opaque and tied to the caller, this one only to the call.
@@ -87,10 +84,9 @@ export async function startFakeOrganizations(options: {
     const match =
       typeof value === 'string' && /^ListAccounts:(\d+):\d+$/.exec(Buffer.from(value, 'base64url').toString());
     if (!match) {
-      throw new OrganizationsError(
+      throw organizationsError(
         'InvalidInputException',
         'You provided invalid pagination token.',
-        400,
         'INVALID_PAGINATION_TOKEN',
       );
     }
@@ -100,10 +96,9 @@ export async function startFakeOrganizations(options: {
   function listAccounts(body: Record<string, unknown>): unknown {
     const max = body.MaxResults ?? MAX_RESULTS;
     if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > MAX_RESULTS) {
-      throw new OrganizationsError(
+      throw organizationsError(
         'InvalidInputException',
         `MaxResults must be between 1 and ${MAX_RESULTS}.`,
-        400,
         typeof max === 'number' && max < 1 ? 'MIN_VALUE_EXCEEDED' : 'MAX_VALUE_EXCEEDED',
       );
     }
@@ -127,53 +122,33 @@ export async function startFakeOrganizations(options: {
     };
   }
 
-  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const text = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target']);
-    const target = targetHeader.startsWith(TARGET_PREFIX) ? targetHeader.slice(TARGET_PREFIX.length) : targetHeader;
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    const record: RecordedOrganizationsRequest = { target, body, status: 200 };
-    requests.push(record);
-    try {
-      if (req.method !== 'POST' || req.url !== '/')
-        throw new OrganizationsError('UnknownOperationException', 'POST /.');
+  const server = await startJsonProtocolServer({
+    targetPrefix: TARGET_PREFIX.slice(0, -1),
+    internalErrorType: 'ServiceException',
+    messageMember: 'Message',
+    record: ({ targetHeader, body }) => {
+      const record: RecordedOrganizationsRequest = { target: targetOf(targetHeader), body, status: 200 };
+      requests.push(record);
+      return record;
+    },
+    handle: ({ req, targetHeader, body }) => {
+      if (req.method !== 'POST' || req.url !== '/') throw new JsonProtocolError('UnknownOperationException', 'POST /.');
       const authorization = req.headers.authorization;
       if (authorization === undefined || !SIGV4_AUTHORIZATION.test(authorization)) {
-        throw new OrganizationsError('IncompleteSignatureException', 'The request is not signed with SigV4.');
+        throw new JsonProtocolError('IncompleteSignatureException', 'The request is not signed with SigV4.');
       }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-        throw new OrganizationsError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
-      }
-      const fault = faults.find((f) => f.remaining > 0);
-      if (fault) {
-        fault.remaining--;
-        throw new OrganizationsError(fault.type, faultMessage(fault.type), fault.status);
-      }
-      if (target !== 'ListAccounts') {
-        throw new OrganizationsError('UnknownOperationException', `This fake does not implement ${targetHeader}.`);
+      checkJsonContentType(req);
+      const fault = faults.take();
+      if (fault) throw new JsonProtocolError(fault.type, faultMessage(fault.type), fault.status);
+      if (targetOf(targetHeader) !== 'ListAccounts') {
+        throw new JsonProtocolError('UnknownOperationException', `This fake does not implement ${targetHeader}.`);
       }
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new OrganizationsError('SerializationException', 'Body is not a JSON object.');
+        throw new JsonProtocolError('SerializationException', 'Body is not a JSON object.');
       }
-      return { status: 200, body: listAccounts(body as Record<string, unknown>) };
-    } catch (error) {
-      const known = error instanceof OrganizationsError;
-      record.status = known ? error.status : 500;
-      return {
-        status: record.status,
-        body: {
-          __type: known ? error.type : 'ServiceException',
-          Message: known ? error.message : String(error),
-          ...(known && error.reason !== undefined ? { Reason: error.reason } : {}),
-        },
-      };
-    }
-  }
+      return listAccounts(body as Record<string, unknown>);
+    },
+  });
 
   function faultMessage(type: string): string {
     if (type === 'AccessDeniedException') return "You don't have permissions to access this resource.";
@@ -185,54 +160,28 @@ export async function startFakeOrganizations(options: {
     return `Injected ${type}`;
   }
 
-  const server = createServer((req, res) => {
-    respond(req).then(
-      ({ status, body }) => {
-        res
-          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
-          .end(JSON.stringify(body));
-      },
-      // Only reading the body can fail here (the client went away); there is nobody left to answer.
-      () => res.destroy(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     accounts,
     requests,
     scriptPages: (sizes) => {
       pageScript = [...sizes];
     },
-    deny: () => {
-      faults.push({ type: 'AccessDeniedException', status: 400, remaining: Number.POSITIVE_INFINITY });
-    },
-    fail: (type, failure = {}) => {
-      faults.push({
-        type,
-        status: failure.status ?? 400,
-        remaining: failure.times ?? Number.POSITIVE_INFINITY,
-      });
-    },
+    deny: () => faults.add({ type: 'AccessDeniedException', status: 400 }, Number.POSITIVE_INFINITY),
+    fail: (type, failure = {}) =>
+      faults.add({ type, status: failure.status ?? 400 }, failure.times ?? Number.POSITIVE_INFINITY),
     reset: () => {
       requests.length = 0;
       pageScript = [];
-      faults = [];
+      faults.clear();
     },
-    close: async () => {
-      // The SDK keeps connections alive; close() alone would wait for them to time out.
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    close: server.close,
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The operation an `X-Amz-Target` names, or the header itself when it lacks the prefix. */
+function targetOf(targetHeader: string): string {
+  return targetHeader.startsWith(TARGET_PREFIX) ? targetHeader.slice(TARGET_PREFIX.length) : targetHeader;
 }
 
 /** Credentials the SDK signs requests to the fake with: any will do, and none is real. */

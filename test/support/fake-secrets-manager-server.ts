@@ -1,8 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import {
+  decodeOffsetToken,
+  describeIssues,
+  encodeOffsetToken,
+  epochSecondsOf,
+  injectedErrorMessage,
+  JsonProtocolError,
+  type OperationFailureRule,
+  OperationFaults,
+  recordRequestsInto,
+  startOperationServer,
+} from './json-protocol-fake.ts';
 
 /** One secret of the estate the fake serves. Dates are what Secrets Manager would answer; absent ones are left out. */
 export interface FakeSecret {
@@ -42,12 +51,7 @@ export interface RecordedSecretsManagerRequest {
 }
 
 /** Fails requests to one operation (or any) with an error, `times` times (default once; `Infinity` for always). */
-export interface SecretsManagerFailureRule {
-  readonly target?: string;
-  readonly errorType: string;
-  readonly message?: string;
-  readonly times?: number;
-}
+export type SecretsManagerFailureRule = OperationFailureRule;
 
 export interface FakeSecretsManager {
   /** `http://127.0.0.1:<port>`, for `new SecretsManagerClient({ endpoint })`. */
@@ -79,17 +83,6 @@ const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
 /** ListSecrets' page when MaxResults is absent. */
 const DEFAULT_MAX_RESULTS = 100;
-const SIGV4_AUTHORIZATION =
-  /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/secretsmanager\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$/;
-
-class SecretsManagerError extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * The request members the fake implements; `strictObject` refuses any other, so that a member the client sends and
@@ -119,7 +112,7 @@ const schemas = {
 export async function startFakeSecretsManager(options: FakeSecretsManagerOptions = {}): Promise<FakeSecretsManager> {
   const secrets = [...(options.secrets ?? [])];
   const requests: RecordedSecretsManagerRequest[] = [];
-  let rules: Array<{ rule: SecretsManagerFailureRule; remaining: number }> = [];
+  const faults = new OperationFaults(defaultMessage);
 
   function listSecrets(request: z.infer<typeof schemas.ListSecrets>): unknown {
     const listed = secrets.filter((secret) => request.IncludePlannedDeletion === true || !secret.deletedDate);
@@ -129,7 +122,7 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
     const end = offset + page.length;
     return {
       SecretList: page.map(entryOf),
-      ...(end < listed.length ? { NextToken: encodeToken(end) } : {}),
+      ...(end < listed.length ? { NextToken: encodeOffsetToken(end) } : {}),
     };
   }
 
@@ -138,10 +131,10 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
       (candidate) => candidate.arn === request.SecretId || candidate.name === request.SecretId,
     );
     if (!secret) {
-      throw new SecretsManagerError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      throw new JsonProtocolError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     }
     if (secret.deletedDate) {
-      throw new SecretsManagerError(
+      throw new JsonProtocolError(
         'InvalidRequestException',
         'You tried to perform the operation on a secret that is currently marked deleted.',
       );
@@ -163,102 +156,31 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
       case 'GetSecretValue':
         return getSecretValue(parse(schemas.GetSecretValue, body));
       default:
-        throw new SecretsManagerError('UnknownOperationException', `This fake does not implement ${operation}.`);
+        throw new JsonProtocolError('UnknownOperationException', `This fake does not implement ${operation}.`);
     }
   }
 
-  function injectedFailure(target: string | undefined): SecretsManagerFailureRule | undefined {
-    const match = rules.find(
-      ({ rule, remaining }) => remaining > 0 && (rule.target === undefined || rule.target === target),
-    );
-    if (!match) return undefined;
-    match.remaining--;
-    return match.rule;
-  }
-
-  async function respond(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
-    const text = await readBody(req);
-    const targetHeader = String(req.headers['x-amz-target']);
-    const target = /^secretsmanager\.(\w+)$/.exec(targetHeader)?.[1];
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = text;
-    }
-    const record = { target: target ?? targetHeader, body, status: 200 };
-    requests.push(record);
-    try {
-      if (req.method !== 'POST' || req.url !== '/') {
-        throw new SecretsManagerError('UnknownOperationException', 'POST / only.');
-      }
-      const authorization = req.headers.authorization;
-      if (authorization === undefined) {
-        throw new SecretsManagerError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      }
-      if (!SIGV4_AUTHORIZATION.test(authorization) || req.headers['x-amz-date'] === undefined) {
-        throw new SecretsManagerError(
-          'IncompleteSignatureException',
-          'The request is not signed with AWS Signature Version 4.',
-        );
-      }
-      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
-        throw new SecretsManagerError('SerializationException', 'Content-Type must be application/x-amz-json-1.1.');
-      }
-      if (target === undefined) {
-        throw new SecretsManagerError('UnknownOperationException', 'Missing or unknown X-Amz-Target.');
-      }
-      const failure = injectedFailure(target);
-      if (failure) {
-        throw new SecretsManagerError(failure.errorType, failure.message ?? defaultMessage(failure.errorType, target));
-      }
-      if (typeof body !== 'object' || body === null) {
-        throw new SecretsManagerError('SerializationException', 'Body is not JSON.');
-      }
-      return { status: 200, body: handle(target, body) };
-    } catch (error) {
-      const known = error instanceof SecretsManagerError;
-      record.status = known ? 400 : 500;
-      return {
-        status: record.status,
-        body: { __type: known ? error.type : 'InternalServiceError', message: String(known ? error.message : error) },
-      };
-    }
-  }
-
-  const server = createServer((req, res) => {
-    respond(req).then(
-      ({ status, body }) => {
-        res
-          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
-          .end(JSON.stringify(body));
-      },
-      // Only reading the body can fail here (the client went away); there is nobody left to answer.
-      () => res.destroy(),
-    );
+  const server = await startOperationServer({
+    targetPrefix: 'secretsmanager',
+    signingName: 'secretsmanager',
+    internalErrorType: 'InternalServiceError',
+    record: recordRequestsInto(requests),
+    faults,
+    handle,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
 
-  const failRequests = (rule: SecretsManagerFailureRule) => {
-    rules.push({ rule, remaining: rule.times ?? 1 });
-  };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     secrets,
     requests,
-    failRequests,
-    throttle: (target, times = 1) => failRequests({ target, errorType: 'ThrottlingException', times }),
-    deny: (target) => failRequests({ target, errorType: 'AccessDeniedException', times: Number.POSITIVE_INFINITY }),
+    failRequests: faults.failRequests,
+    throttle: faults.throttle,
+    deny: faults.deny,
     reset: () => {
       requests.length = 0;
-      rules = [];
+      faults.clear();
     },
-    close: async () => {
-      // The SDK keeps connections alive; close() alone would wait for them to time out.
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-    },
+    close: server.close,
   };
 }
 
@@ -266,13 +188,6 @@ export async function startFakeSecretsManager(options: FakeSecretsManagerOptions
 function versionIdOf(secret: FakeSecret): string {
   const hex = Buffer.from(secret.arn).toString('hex').padEnd(32, '0').slice(-32);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** The given dates as JSON 1.1 timestamps (epoch seconds, fractional when the date has milliseconds); absent ones left out. */
-function dates(fields: Record<string, Date | undefined>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, date] of Object.entries(fields)) if (date !== undefined) out[name] = date.getTime() / 1000;
-  return out;
 }
 
 /** A SecretListEntry: metadata, tags and version stages, never the value. */
@@ -296,7 +211,7 @@ function entryOf(secret: FakeSecret): unknown {
             ...(rules.scheduleExpression === undefined ? {} : { ScheduleExpression: rules.scheduleExpression }),
           },
         }),
-    ...dates({
+    ...epochSecondsOf({
       LastRotatedDate: secret.lastRotatedDate,
       LastChangedDate: secret.lastChangedDate,
       LastAccessedDate: secret.lastAccessedDate,
@@ -312,49 +227,20 @@ function entryOf(secret: FakeSecret): unknown {
 }
 
 /** NextToken: opaque to the client, here the offset of the next page. */
-function encodeToken(offset: number): string {
-  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
-}
-
 function decodeToken(token: string): number {
-  const parsed = z
-    .object({ offset: z.number().int().nonnegative() })
-    .safeParse(tryJson(Buffer.from(token, 'base64url').toString('utf8')));
-  if (!parsed.success) throw new SecretsManagerError('InvalidNextTokenException', 'The NextToken value is invalid.');
-  return parsed.data.offset;
-}
-
-function tryJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  const offset = decodeOffsetToken(token);
+  if (offset === undefined) throw new JsonProtocolError('InvalidNextTokenException', 'The NextToken value is invalid.');
+  return offset;
 }
 
 function defaultMessage(errorType: string, target: string): string {
-  if (errorType === 'AccessDeniedException') {
-    return `User: arn:aws:sts::${ACCOUNT}:assumed-role/discovery/test is not authorized to perform: secretsmanager:${target} because no identity-based policy allows the secretsmanager:${target} action`;
-  }
-  if (errorType === 'ThrottlingException') return 'Rate exceeded';
-  return `Injected ${errorType}`;
+  return injectedErrorMessage(errorType, ACCOUNT, `secretsmanager:${target}`);
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
-  if (!result.success) {
-    throw new SecretsManagerError(
-      'InvalidParameterException',
-      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
-    );
-  }
+  if (!result.success) throw new JsonProtocolError('InvalidParameterException', describeIssues(result.error));
   return result.data;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Credentials the SDK signs requests to the fake with: any will do, and none is real. */
