@@ -3,7 +3,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
 import type { DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
-import { type RunDiscoveryUnitDeps, runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
+import { giveUpDiscoveryUnit, type RunDiscoveryUnitDeps, runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
 
 /** A unit as it travels in a queue message. */
 export const discoveryUnitSchema = z.strictObject({
@@ -18,9 +18,12 @@ export const discoveryUnitSchema = z.strictObject({
  * The discovery worker: one unit of work per queue message. A part that fails (access denied, no credentials) is
  * recorded as failed and the message is done; a unit that must be tried again (another writer got there first, the
  * inventory could not be reached) is reported as a batch item failure, so SQS delivers it again and, after its
- * retries, moves it to the dead-letter queue. A message that is not a unit goes there too.
+ * retries, moves it to the dead-letter queue; on its last delivery the part is recorded as failed first, so the run
+ * completes. A message that is not a unit goes to the dead-letter queue too.
  */
-export function makeDiscoveryWorkerHandler(deps: RunDiscoveryUnitDeps & { readonly logger: Logger }) {
+export function makeDiscoveryWorkerHandler(
+  deps: RunDiscoveryUnitDeps & { readonly logger: Logger; readonly maxReceives: number },
+) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {
@@ -42,10 +45,16 @@ export function makeDiscoveryWorkerHandler(deps: RunDiscoveryUnitDeps & { readon
           status: part.status,
         });
       } catch (error) {
+        const receives = Number(record.attributes.ApproximateReceiveCount);
+        if (Number.isInteger(receives) && receives >= deps.maxReceives) {
+          // SQS moves the message to the dead-letter queue after this delivery: the part must not stay `running`.
+          await giveUpDiscoveryUnit(deps, unit, receives, error).catch(() => undefined);
+        }
         deps.logger.warn('discovery unit to retry', {
           runId: unit.runId,
           source: unit.source,
           account: unit.account,
+          receives,
           error,
         });
         failures.push({ itemIdentifier: record.messageId });

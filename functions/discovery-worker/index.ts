@@ -1,3 +1,4 @@
+import { DISCOVERY_MAX_RECEIVES } from '#lib/domain/discovery-run.ts';
 import { systemClock } from '#lib/ports/clock.ts';
 import { awsDiscovery } from '../shared/discovery-from-env.ts';
 import { config, logger } from '../shared/lambda-runtime.ts';
@@ -10,5 +11,6 @@ export const handler = makeDiscoveryWorkerHandler({
   clock: systemClock,
   sourceFor: awsDiscovery.sourceFor,
   missingAfterRuns: config.discovery.missingAfterRuns,
+  maxReceives: DISCOVERY_MAX_RECEIVES,
   logger,
 });

@@ -8,12 +8,11 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '#lib/config/env.ts';
 import { DEFAULT_DISCOVERY_ROLE_NAME, type DiscoveryConfig } from '#lib/domain/discovery-config.ts';
+import { DISCOVERY_MAX_RECEIVES } from '#lib/domain/discovery-run.ts';
 import { DISCOVERY_DENIED_ACTIONS, DISCOVERY_READ_ACTIONS } from '../stacks/discovery-member-stack.ts';
 
 /** A unit reads one source in one account and region: minutes at most, well inside Lambda's 15. */
 export const DISCOVERY_WORKER_TIMEOUT_SECONDS = 300;
-/** Deliveries of a unit before it goes to the dead-letter queue (conflicts, the table unreachable). */
-export const DISCOVERY_MAX_RECEIVES = 3;
 
 /**
  * Discovery's fan-out: a run's units go through an SQS queue to a worker function, one unit per invocation, each

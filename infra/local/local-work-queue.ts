@@ -1,8 +1,9 @@
+import { DISCOVERY_MAX_RECEIVES } from '#lib/domain/discovery-run.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
 import type { DiscoveryUnit, DiscoveryWorkQueue } from '#lib/ports/discovery-runs.ts';
 
 /** Deliveries of a unit before it is given up on, as the SQS queue's maxReceiveCount in AWS. */
-export const UNIT_ATTEMPTS = 3;
+export const UNIT_ATTEMPTS = DISCOVERY_MAX_RECEIVES;
 
 /**
  * The local stand-in for the discovery queue and its workers: units run in this process, a few at a time, each
@@ -18,7 +19,7 @@ export class LocalDiscoveryQueue implements DiscoveryWorkQueue {
     private readonly work: (unit: DiscoveryUnit) => Promise<unknown>,
     private readonly options: {
       readonly concurrency?: number;
-      readonly onGiveUp?: (unit: DiscoveryUnit, error: unknown) => void;
+      readonly onGiveUp?: (unit: DiscoveryUnit, attempts: number, error: unknown) => void;
     } = {},
   ) {}
 
@@ -47,7 +48,7 @@ export class LocalDiscoveryQueue implements DiscoveryWorkQueue {
             }, 200 * next.attempt).unref();
             return;
           }
-          this.options.onGiveUp?.(next.unit, error);
+          this.options.onGiveUp?.(next.unit, next.attempt, error);
         })
         .finally(() => {
           this.running--;

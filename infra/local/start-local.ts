@@ -26,7 +26,7 @@ import { systemClock } from '#lib/ports/clock.ts';
 import type { SecretMac } from '#lib/ports/secret-mac.ts';
 import { bootstrapCa } from '#lib/use-cases/bootstrap-ca.ts';
 import { seedPolicies } from '#lib/use-cases/manage-policies.ts';
-import { runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
+import { giveUpDiscoveryUnit, runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
 import { LOCAL_DYNAMODB_REGION, loadOrCreateDynamoDbAccessKey } from './dynamodb-access-key.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
@@ -202,8 +202,12 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
           unit,
         ),
       {
-        onGiveUp: (unit, error) =>
-          warn(`discovery gave up on ${unit.source} ${unit.account} ${unit.region}: ${(error as Error).message}`),
+        onGiveUp: (unit, attempts, error) => {
+          warn(`discovery gave up on ${unit.source} ${unit.account} ${unit.region}: ${(error as Error).message}`);
+          void giveUpDiscoveryUnit({ runs: worker.runs, clock: systemClock }, unit, attempts, error).catch(
+            () => undefined,
+          );
+        },
       },
     );
     const handlers = buildLocalHandlers({

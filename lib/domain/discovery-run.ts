@@ -1,5 +1,8 @@
 import type { DiscoverySourceName } from './discovery.ts';
 
+/** Deliveries of a unit before it is given up on (the SQS queue's maxReceiveCount; the local queue's attempts). */
+export const DISCOVERY_MAX_RECEIVES = 3;
+
 /** A part of a run: one source in one account and region, one unit of work. */
 export const PART_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skipped'] as const;
 export type PartStatus = (typeof PART_STATUSES)[number];

@@ -177,3 +177,27 @@ function countsOf(counts: { seen: number; new: number; changed: number; missing:
     reappeared: counts.reappeared,
   };
 }
+
+/**
+ * Records a unit that will not be tried again (its deliveries are spent) as a failed part, so that the run completes
+ * and says why, rather than showing the part running forever.
+ */
+export async function giveUpDiscoveryUnit(
+  deps: Pick<RunDiscoveryUnitDeps, 'runs' | 'clock'>,
+  unit: DiscoveryUnit,
+  attempts: number,
+  error: unknown,
+): Promise<RunPart> {
+  const part: RunPart = {
+    source: unit.source,
+    account: unit.account,
+    region: unit.region,
+    roleArn: unit.roleArn,
+    status: 'failed',
+    reason: `Given up after ${attempts} attempts: ${reasonOf(error)}`,
+    counts: ZERO_COUNTS,
+    finishedAt: deps.clock.now().toISOString(),
+  };
+  await deps.runs.updatePart(unit.runId, part);
+  return part;
+}

@@ -194,3 +194,85 @@ describe('running a unit', () => {
     expect(runStatus([part('failed'), part('skipped')])).toBe('failed');
   });
 });
+
+describe('the discovery worker (SQS)', () => {
+  const unitBody = { runId: 'r1', source: 'aws-kms', account: '111122223333', region: 'eu-west-1' };
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as never;
+  const sqsEvent = (body: string, receives: number) =>
+    ({
+      Records: [{ messageId: 'm1', body, attributes: { ApproximateReceiveCount: String(receives) } }],
+    }) as never;
+
+  async function worker() {
+    const runs = new InMemoryRuns();
+    await runs.createRun({
+      runId: 'r1',
+      startedAt: clock.now().toISOString(),
+      startedBy: 'x',
+      trigger: 'api',
+      parts: [
+        {
+          ...unitBody,
+          source: 'aws-kms',
+          status: 'pending',
+          counts: { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 },
+        },
+      ],
+    });
+    const inventory = new InMemoryDiscoveredInventory();
+    inventory.write = async () => {
+      throw new ConflictError('CONCURRENT_UPDATE', 'another run');
+    };
+    const source: DiscoverySource = {
+      name: 'aws-kms',
+      global: false,
+      async *pages() {
+        yield {
+          observations: [
+            {
+              source: 'aws-kms',
+              type: 'kms-key',
+              arn: 'arn:k',
+              name: 'k',
+              account: '111122223333',
+              region: 'eu-west-1',
+              tags: {},
+              facts: {},
+            },
+          ],
+        };
+      },
+    };
+    const { makeDiscoveryWorkerHandler } = await import('#functions/discovery-worker/handler.ts');
+    const handler = makeDiscoveryWorkerHandler({
+      runs,
+      inventory,
+      clock,
+      sourceFor: async () => source,
+      missingAfterRuns: 2,
+      maxReceives: 3,
+      logger: quiet,
+    });
+    return { runs, handler };
+  }
+
+  it('asks SQS to deliver a conflicting unit again, and on its last delivery records the part failed', async () => {
+    const { runs, handler } = await worker();
+    expect(await handler(sqsEvent(JSON.stringify(unitBody), 1))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    expect((await runs.getRun('r1'))?.parts[0]?.status).toBe('running');
+    expect(await handler(sqsEvent(JSON.stringify(unitBody), 3))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    const part = (await runs.getRun('r1'))?.parts[0];
+    expect(part).toMatchObject({ status: 'failed', reason: expect.stringContaining('Given up after 3 attempts') });
+    expect(runStatus((await runs.getRun('r1'))?.parts ?? [])).toBe('failed');
+  });
+
+  it('sends a message that is not a unit to the dead-letter queue, writing nothing', async () => {
+    const { runs, handler } = await worker();
+    expect(await handler(sqsEvent('{"runId": 1}', 1))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect((await runs.getRun('r1'))?.parts[0]?.status).toBe('pending');
+  });
+});
