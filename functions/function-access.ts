@@ -59,7 +59,7 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['Query'], index: 'byType' },
     { actions: ['Query'], index: 'byOwner' },
   ],
-  'get-identity': [{ actions: ['GetItem'], partitions: ['identity'] }],
+  'get-identity': [{ actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity'] }],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
   'put-policy': PUT_POLICY,

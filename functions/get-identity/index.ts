@@ -1,5 +1,9 @@
 import { http } from '../shared/lambda-runtime.ts';
-import { inventoryFromEnv } from '../shared/stores-from-env.ts';
+import { discoveredInventoryFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeGetIdentityHandler } from './handler.ts';
 
-export const handler = makeGetIdentityHandler({ ...http, inventory: inventoryFromEnv() });
+export const handler = makeGetIdentityHandler({
+  ...http,
+  inventory: inventoryFromEnv(),
+  discovered: discoveredInventoryFromEnv(),
+});

@@ -129,7 +129,11 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       clock: deps.clock,
     }),
     'list-identities': makeListIdentitiesHandler({ ...http, inventory: stores('list-identities').inventory }),
-    'get-identity': makeGetIdentityHandler({ ...http, inventory: stores('get-identity').inventory }),
+    'get-identity': makeGetIdentityHandler({
+      ...http,
+      inventory: stores('get-identity').inventory,
+      discovered: stores('get-identity').discovered,
+    }),
     'list-audit-events': makeListAuditEventsHandler({ ...http, inventory: stores('list-audit-events').inventory }),
     'list-policies': makeListPoliciesHandler(managePolicies('list-policies')),
     'get-policy': makeGetPolicyHandler(managePolicies('get-policy')),

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
   DISCOVERED_STATUSES,
@@ -77,6 +83,13 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
     private readonly tableName: string,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
+
+  async get(identityId: string): Promise<DiscoveredIdentity | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: discoveredIdentityKey(identityId), ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : discoveredIdentityFromItem(out.Item);
+  }
 
   async getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>> {
     const found = new Map<string, DiscoveredIdentity>();

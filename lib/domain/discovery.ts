@@ -53,6 +53,13 @@ export function discoveredIdentityId(observation: Pick<Observation, 'source' | '
   return `d-${digest.slice(0, 32)}`;
 }
 
+/** The shape of {@link discoveredIdentityId}'s ids: `d-` and 32 base64url characters. */
+export const DISCOVERED_IDENTITY_ID = /^d-[A-Za-z0-9_-]{32}$/;
+
+export function isDiscoveredIdentityId(id: string): boolean {
+  return DISCOVERED_IDENTITY_ID.test(id);
+}
+
 /** JSON with object keys sorted at every depth: equal facts always serialize alike. */
 export function canonicalJson(value: FactValue): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
+import { DISCOVERED_IDENTITY_ID, DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
 import { IDENTITY_STATUSES, IDENTITY_TYPES } from '#lib/domain/inventory.ts';
 import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
@@ -76,7 +76,9 @@ export const serialPathParams = z.strictObject({
 });
 
 export const identityPathParams = z.strictObject({
-  id: z.uuid('must be an identity id as returned by the API'),
+  id: z.union([z.uuid(), z.string().regex(DISCOVERED_IDENTITY_ID)], {
+    error: 'must be an identity id as returned by the API (a UUID, or d-… for a discovered identity)',
+  }),
 });
 
 export const listIdentitiesQuery = z.strictObject({

@@ -5,6 +5,8 @@ import type { DiscoveredIdentity, DiscoveryScopeKey } from '#lib/domain/discover
  * one account and region); writes are conditional on the version read, so two runs never overwrite each other's news.
  */
 export interface DiscoveredInventory {
+  /** One identity, or undefined. */
+  get(identityId: string): Promise<DiscoveredIdentity | undefined>;
   /** The identities with these ids that exist, by id. */
   getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>>;
   /** Every identity of a scope, page by page. */

@@ -1,6 +1,8 @@
+import { type DiscoveredIdentity, isDiscoveredIdentityId } from '#lib/domain/discovery.ts';
 import { NotFoundError } from '#lib/domain/errors.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { CertificateInventory, IdentityFilter, Page } from '#lib/ports/certificate-inventory.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 
 /** A certificate record with its PEM; 404 CERTIFICATE_NOT_FOUND when the serial is unknown. */
 export async function getCertificate(
@@ -12,12 +14,17 @@ export async function getCertificate(
   return record;
 }
 
-/** One identity; 404 IDENTITY_NOT_FOUND when the id is unknown. */
+/**
+ * One identity, issued (a UUID) or discovered (`d-…`, with its source's facts, first seen and last change); 404
+ * IDENTITY_NOT_FOUND when the id is unknown.
+ */
 export async function getIdentity(
-  deps: { inventory: CertificateInventory },
+  deps: { inventory: CertificateInventory; discovered: DiscoveredInventory },
   identityId: string,
-): Promise<IdentityRecord> {
-  const record = await deps.inventory.getIdentity(identityId);
+): Promise<IdentityRecord | DiscoveredIdentity> {
+  const record = isDiscoveredIdentityId(identityId)
+    ? await deps.discovered.get(identityId)
+    : await deps.inventory.getIdentity(identityId);
   if (!record) throw new NotFoundError('IDENTITY_NOT_FOUND', `No identity with id ${identityId}.`);
   return record;
 }

@@ -357,6 +357,9 @@ describe('local control plane (npm start)', () => {
     const badId = await api('GET', '/v1/discovery/runs/..%2F..');
     expect(badId.status).toBe(400);
     expect((await api('GET', '/v1/discovery/runs?limit=0')).status).toBe(400);
+    const unknownIdentity = await api('GET', `/v1/identities/d-${'A'.repeat(32)}`);
+    expect([unknownIdentity.status, unknownIdentity.json.error.code]).toEqual([404, 'IDENTITY_NOT_FOUND']);
+    expect((await api('GET', '/v1/identities/d-short')).status).toBe(400);
   });
 
   it('refuses bad input with a clear 4xx, writes nothing, and keeps serving', async () => {

@@ -551,7 +551,7 @@ describe('functions', () => {
         ...idempotency,
       ],
       'list-identities': ['Query index/byType TYPE#*', 'Query index/byOwner OWNER#*'],
-      'get-identity': ['GetItem IDN#*'],
+      'get-identity': ['GetItem IDN#*', 'GetItem DID#*'],
       'list-policies': ['Query POLICY'],
       'get-policy': ['GetItem POLICY'],
       'put-policy': ['GetItem POLICY', 'PutItem POLICY', 'Query POLICYV#*', 'PutItem POLICYV#*', 'PutItem AUDIT#*'],

@@ -118,6 +118,8 @@ describe('discovered inventory on DynamoDB Local', () => {
     const found = await inventory.getMany(listed ? [listed.identityId] : []);
     const identity = [...found.values()][0];
     if (!identity) throw new Error('no identity');
+    expect(await inventory.get(identity.identityId)).toEqual(identity);
+    expect(await inventory.get(`d-${'Z'.repeat(32)}`)).toBeUndefined();
     await inventory.write([{ ...identity, version: identity.version + 1, missedRuns: 1 }]);
     await expect(inventory.write([{ ...identity, version: identity.version + 1 }])).rejects.toMatchObject({
       code: 'CONCURRENT_UPDATE',

@@ -7,6 +7,10 @@ export class InMemoryDiscoveredInventory implements DiscoveredInventory {
   readonly items = new Map<string, DiscoveredIdentity>();
   writes = 0;
 
+  async get(identityId: string): Promise<DiscoveredIdentity | undefined> {
+    return this.items.get(identityId);
+  }
+
   async getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>> {
     const found = new Map<string, DiscoveredIdentity>();
     for (const id of identityIds) {

@@ -14,6 +14,7 @@ import { issueCertificate } from '#lib/use-cases/issue-certificate.ts';
 import { invalidatingPolicyStore, policySetLoader, putPolicy, seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { getCertificate, getIdentity } from '#lib/use-cases/read-inventory.ts';
 import { revokeCertificate } from '#lib/use-cases/revoke-certificate.ts';
+import { InMemoryDiscoveredInventory } from '../support/in-memory-discovered-inventory.ts';
 import { InMemoryInventory } from '../support/in-memory-inventory.ts';
 import { InMemoryPolicyStore } from '../support/in-memory-policy-store.ts';
 import { createTestCa, opensslCsr, TEST_POLICIES, type TestCa, tempDir } from '../support/pki-fixtures.ts';
@@ -76,7 +77,9 @@ describe('issueCertificate', () => {
       subjectAltNames: [{ type: 'dns', value: 'api.local.test' }],
       certificatePem: issued.certificate,
     });
-    expect(await getIdentity({ inventory }, issued.identityId)).toMatchObject({
+    expect(
+      await getIdentity({ inventory, discovered: new InMemoryDiscoveredInventory() }, issued.identityId),
+    ).toMatchObject({
       owner: 'local:alice',
       name: 'api.local.test',
       currentSerialNumber: issued.serialNumber,
@@ -104,7 +107,14 @@ describe('issueCertificate', () => {
   it('answers 404 codes for unknown serials and identities', async () => {
     const inventory = new InMemoryInventory();
     expect(await codeOf(getCertificate({ inventory }, 'abcd'))).toBe('CERTIFICATE_NOT_FOUND');
-    expect(await codeOf(getIdentity({ inventory }, '00000000-0000-4000-8000-000000000000'))).toBe('IDENTITY_NOT_FOUND');
+    expect(
+      await codeOf(
+        getIdentity(
+          { inventory, discovered: new InMemoryDiscoveredInventory() },
+          '00000000-0000-4000-8000-000000000000',
+        ),
+      ),
+    ).toBe('IDENTITY_NOT_FOUND');
   });
 });
 
@@ -124,7 +134,9 @@ describe('revokeCertificate', () => {
     expect(again).toMatchObject({ changed: false, revocationReason: 'keyCompromise' });
     expect(again.message).toContain('"superseded" was not applied');
     expect(inventory.audit.filter((a) => a.action === 'CertificateRevoked')).toHaveLength(1);
-    expect((await getIdentity({ inventory }, issued.identityId)).status).toBe('revoked');
+    expect(
+      (await getIdentity({ inventory, discovered: new InMemoryDiscoveredInventory() }, issued.identityId)).status,
+    ).toBe('revoked');
   });
 
   it('reports a concurrent revocation that won the race as already revoked', async () => {
@@ -378,5 +390,38 @@ describe('policies and enrollment tokens', () => {
     });
     expect(await codeOf(issueCertificate(later, holder(mine.token), { csr: csrPem }))).toBe('TOKEN_EXPIRED');
     expect(inventory.certificates.size).toBe(0);
+  });
+});
+
+describe('reading a discovered identity', () => {
+  it('finds it by its d-… id, with its facts, and answers IDENTITY_NOT_FOUND for an unknown one', async () => {
+    const discovered = new InMemoryDiscoveredInventory();
+    const { afterSeen } = await import('#lib/domain/discovery.ts');
+    const seen = afterSeen(
+      undefined,
+      {
+        source: 'aws-kms',
+        type: 'kms-key',
+        arn: 'arn:aws:kms:eu-west-1:111122223333:key/1',
+        name: 'alias/orders',
+        account: '111122223333',
+        region: 'eu-west-1',
+        tags: { team: 'orders' },
+        facts: { rotationEnabled: false },
+      },
+      '2026-11-29T12:00:00.000Z',
+    );
+    if (!seen) throw new Error('expected a new identity');
+    await discovered.write([seen.identity]);
+    const inventory = new InMemoryInventory();
+    expect(await getIdentity({ inventory, discovered }, seen.identity.identityId)).toMatchObject({
+      type: 'kms-key',
+      owner: 'orders',
+      status: 'active',
+      facts: { rotationEnabled: false },
+      firstSeenAt: '2026-11-29T12:00:00.000Z',
+    });
+    const unknown = `d-${'A'.repeat(32)}`;
+    await expect(getIdentity({ inventory, discovered }, unknown)).rejects.toMatchObject({ code: 'IDENTITY_NOT_FOUND' });
   });
 });
