@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BusEvent } from '#events/catalog.ts';
 import { FUNCTION_TABLE_ACCESS, type FunctionName, sealsAnswers } from '#functions/function-access.ts';
+import { makeScheduledDiscoveryRunHandler } from '#functions/start-discovery-run/handler.ts';
 import { createAwsDiscovery } from '#lib/adapters/discovery/aws-discovery.ts';
 import { guardTableAccess } from '#lib/adapters/dynamodb-access-guard.ts';
 import {
@@ -20,6 +21,7 @@ import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { SERVICE_NAME } from '#lib/config/env.ts';
 import { resolveTableGrants } from '#lib/config/table-grants.ts';
+import { rateMilliseconds } from '#lib/domain/discovery-config.ts';
 import type { MimConfig } from '#lib/domain/policy.ts';
 import { createIdempotencyGuard } from '#lib/http/idempotency.ts';
 import { systemClock } from '#lib/ports/clock.ts';
@@ -44,6 +46,11 @@ export interface LocalOptions {
   readonly adminToken?: string | undefined;
   readonly progress: (message: string) => void;
   readonly onRequest?: (log: LocalRequestLog) => void;
+  /**
+   * Start a discovery run at this period (`rate(...)`, MIM_DISCOVERY_SCHEDULE; `config` for the configuration's
+   * `discovery.schedule`); off when absent, as runs then start on request only.
+   */
+  readonly discoverySchedule?: string | undefined;
   /** The region AWS discovery calls by default (`AWS_REGION`, else us-east-1). */
   readonly awsRegion: string;
   /** Every event put on the local bus (the local plane prints one line each unless MIM_QUIET is set). */
@@ -231,6 +238,32 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     });
     stops.push(() => events.stop());
     options.progress("events: publishing committed changes from the table's stream to the local bus");
+    const schedule =
+      options.discoverySchedule === 'config' ? options.config.discovery.schedule : options.discoverySchedule;
+    if (schedule !== undefined) {
+      const every = rateMilliseconds(schedule);
+      if (every === undefined) {
+        throw new Error(
+          `MIM_DISCOVERY_SCHEDULE must be "rate(<n> <minutes|hours|days>)" or "config" locally, not "${schedule}".`,
+        );
+      }
+      const scheduled = makeScheduledDiscoveryRunHandler({
+        runs: storesFor('start-discovery-run').runs,
+        queue: discoveryQueue,
+        clock: systemClock,
+        plan: aws.plan,
+        randomId: () => randomBytes(6).toString('hex'),
+      });
+      const timer = setInterval(() => {
+        scheduled().then(
+          ({ runId }) => options.progress(`discovery run ${runId} started by the schedule`),
+          (error: unknown) => warn(`scheduled discovery run failed to start: ${(error as Error).message}`),
+        );
+      }, every);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+      options.progress(`discovery: a run starts on the schedule ${schedule}`);
+    }
     const server = createLocalServer(handlers, options.onRequest);
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once('error', (error: NodeJS.ErrnoException) =>

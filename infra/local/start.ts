@@ -10,6 +10,7 @@ const env = z
     MIM_DATA_DIR: z.string().min(1).default('.mim'),
     MIM_ADMIN_TOKEN: z.string().optional(),
     MIM_QUIET: z.string().optional(),
+    MIM_DISCOVERY_SCHEDULE: z.string().min(1).optional(),
     AWS_REGION: z.string().min(1).optional(),
     AWS_DEFAULT_REGION: z.string().min(1).optional(),
   })
@@ -49,6 +50,7 @@ try {
     dataDir: settings.MIM_DATA_DIR,
     adminToken: settings.MIM_ADMIN_TOKEN,
     awsRegion: settings.AWS_REGION ?? settings.AWS_DEFAULT_REGION ?? 'us-east-1',
+    discoverySchedule: settings.MIM_DISCOVERY_SCHEDULE,
     progress: say,
     ...(settings.MIM_QUIET
       ? {}

@@ -39,6 +39,15 @@ const schedule = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** The period of a `rate(...)` schedule in milliseconds, or undefined for a `cron(...)` one (or anything else). */
+export function rateMilliseconds(expression: string): number | undefined {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!rate) return undefined;
+  const unit = rate[2] ?? '';
+  const minutes = unit.startsWith('minute') ? 1 : unit.startsWith('hour') ? 60 : 1440;
+  return Number(rate[1]) * minutes * 60_000;
+}
+
 /** The accounts discovery reads: a list, or every active account of the organization. */
 const accounts = z.union([
   z

@@ -17,9 +17,9 @@ let plane: StartedProcess;
 let base: string;
 let token: string;
 
-async function start(): Promise<StartedProcess> {
+async function start(env: Record<string, string> = {}): Promise<StartedProcess> {
   // Not quiet: the plane prints a line per event put on its bus, which the events test reads.
-  const started = await startLocalPlane(dataDir, { env: { MIM_QUIET: '' } });
+  const started = await startLocalPlane(dataDir, { env: { MIM_QUIET: '', ...env } });
   base = started.base;
   return started.plane;
 }
@@ -515,10 +515,11 @@ describe('local control plane (npm start)', () => {
     // DynamoDB Local (a Java child started with the data directory in its arguments) is gone too.
     const left = await execFileAsync('pgrep', ['-f', join(dataDir, 'dynamodb')]).catch(() => ({ stdout: '' }));
     expect(left.stdout.trim()).toBe('');
-    plane = await start();
+    plane = await start({ MIM_DISCOVERY_SCHEDULE: 'rate(5 minutes)' });
     expect((await api('GET', '/v1/ca', { auth: null })).text).toBe(chainBefore);
     expect(await identityCount()).toBe(countBefore);
     expect(plane.output()).toContain('local CA reused');
+    expect(plane.output()).toContain('discovery: a run starts on the schedule rate(5 minutes)');
     // The stored answer was sealed with seal.key as well as the Idempotency-Key: it opens only with the same key file.
     const replayed = await createToken();
     expect(replayed.status, replayed.text).toBe(201);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { rateMilliseconds } from '#lib/domain/discovery-config.ts';
 import {
   formatIssues,
   type MimConfigInput,
@@ -386,5 +387,14 @@ describe('discovery configuration', () => {
     [{ sources: ['aws-iam'] }, 'discovery'],
   ])('refuses %j, naming the field', (discovery, message) => {
     expect(problems(withDiscovery(discovery)).join('\n')).toContain(message);
+  });
+});
+
+describe('rate schedules', () => {
+  it('gives the period of rate(...) and nothing for cron(...)', () => {
+    expect(rateMilliseconds('rate(5 minutes)')).toBe(300_000);
+    expect(rateMilliseconds('rate(1 hour)')).toBe(3_600_000);
+    expect(rateMilliseconds('rate(2 days)')).toBe(172_800_000);
+    expect(rateMilliseconds('cron(0 */4 * * ? *)')).toBeUndefined();
   });
 });
