@@ -43,8 +43,14 @@ export function createAwsDiscovery(options: {
       externalId: options.config.externalId,
       partition: caller.partition,
     });
-    const accounts = await resolveDiscoveryAccounts(options.config, { sts, organizations });
-    return { accounts, regions: options.config.regions ?? [options.defaultRegion] };
+    try {
+      const accounts = await resolveDiscoveryAccounts(options.config, { sts, organizations });
+      return { accounts, regions: options.config.regions ?? [options.defaultRegion] };
+    } catch (error) {
+      // The organization could not be listed (not its management or delegated administrator account): the run
+      // reports it on every part rather than failing the request.
+      return { unavailable: (error as Error).message };
+    }
   };
 
   const sourceFor = async (unit: DiscoveryUnit): Promise<DiscoverySource> => {
