@@ -26,6 +26,7 @@ const partSchema = z.object({
   counts: z.object({ seen: count, new: count, changed: count, missing: count, reappeared: count }),
   startedAt: timestamp.optional(),
   finishedAt: timestamp.optional(),
+  resumeFrom: z.string().optional(),
 });
 const runSchema = z.object({
   runId: z.string().min(1),

@@ -32,6 +32,8 @@ export interface RunPart {
   readonly counts: PartCounts;
   readonly startedAt?: string | undefined;
   readonly finishedAt?: string | undefined;
+  /** While running: the source's marker after the last page written, where a redelivered unit continues. */
+  readonly resumeFrom?: string | undefined;
 }
 
 export interface DiscoveryRun {

@@ -38,7 +38,16 @@ export interface DiscoverScopeDeps {
 export async function discoverScope(
   deps: DiscoverScopeDeps,
   scope: DiscoveryScopeKey,
-  options: { readonly missingAfterRuns: number; readonly onProgress?: (counts: ScopeCounts) => void },
+  options: {
+    readonly missingAfterRuns: number;
+    /** Called after each page with the counts so far and where to resume after that page. */
+    readonly onProgress?: (counts: ScopeCounts, marker: string | undefined) => void;
+    /**
+     * Continue after this page marker (a unit delivered again). Having not seen the pages before it, the unit then
+     * counts no missed run: the next run that reads the scope from its start does.
+     */
+    readonly resumeFrom?: string | undefined;
+  },
 ): Promise<ScopeCounts> {
   const counts: Record<keyof ScopeCounts, number> = {
     seen: 0,
@@ -55,7 +64,11 @@ export async function discoverScope(
   const seen = new Set<string>();
   const at = () => deps.clock.now().toISOString();
 
-  for await (const page of deps.source.pages({ account: scope.account, region: scope.region })) {
+  const pages = deps.source.pages(
+    { account: scope.account, region: scope.region },
+    options.resumeFrom === undefined ? {} : { resumeFrom: options.resumeFrom },
+  );
+  for await (const page of pages) {
     const ids = page.observations.map((o) => discoveredIdentityId(o));
     const existing = await deps.inventory.getMany(ids);
     const writes: DiscoveredIdentity[] = [];
@@ -71,8 +84,9 @@ export async function discoverScope(
       tally(next.change);
     }
     if (writes.length > 0) await deps.inventory.write(writes);
-    options.onProgress?.({ ...counts });
+    options.onProgress?.({ ...counts }, page.marker);
   }
+  if (options.resumeFrom !== undefined) return { ...counts };
 
   // The source was read to its end: what it no longer shows has missed this run.
   const now = at();

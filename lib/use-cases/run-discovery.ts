@@ -1,5 +1,5 @@
 import { DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
-import { type DiscoveryRun, newRunId, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
+import { type DiscoveryRun, newRunId, partKey, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -125,8 +125,11 @@ function reasonOf(error: unknown): string {
  */
 export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: DiscoveryUnit): Promise<RunPart> {
   const base = { source: unit.source, account: unit.account, region: unit.region, roleArn: unit.roleArn };
-  const startedAt = deps.clock.now().toISOString();
-  await deps.runs.updatePart(unit.runId, { ...base, status: 'running', counts: ZERO_COUNTS, startedAt });
+  // A unit delivered again continues after the last page its previous delivery wrote.
+  const previous = (await deps.runs.getRun(unit.runId))?.parts.find((p) => partKey(p) === partKey(unit));
+  const resumeFrom = previous?.status === 'running' ? previous.resumeFrom : undefined;
+  const startedAt = previous?.startedAt ?? deps.clock.now().toISOString();
+  await deps.runs.updatePart(unit.runId, { ...base, status: 'running', counts: ZERO_COUNTS, startedAt, resumeFrom });
   let lastProgress = Date.now();
   try {
     const source = await deps.sourceFor(unit);
@@ -135,11 +138,18 @@ export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: Discove
       { source: unit.source, account: unit.account, region: unit.region },
       {
         missingAfterRuns: deps.missingAfterRuns,
-        onProgress: (progress) => {
+        resumeFrom,
+        onProgress: (progress, marker) => {
           if (Date.now() - lastProgress < (deps.progressEveryMs ?? 5_000)) return;
           lastProgress = Date.now();
           void deps.runs
-            .updatePart(unit.runId, { ...base, status: 'running', counts: countsOf(progress), startedAt })
+            .updatePart(unit.runId, {
+              ...base,
+              status: 'running',
+              counts: countsOf(progress),
+              startedAt,
+              resumeFrom: marker,
+            })
             .catch(() => undefined);
         },
       },

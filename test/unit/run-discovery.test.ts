@@ -276,3 +276,64 @@ describe('the discovery worker (SQS)', () => {
     expect((await runs.getRun('r1'))?.parts[0]?.status).toBe('pending');
   });
 });
+
+describe('a unit delivered again', () => {
+  it('continues after the last page written, and counts no missed run on the pages it skipped', async () => {
+    const runs = new InMemoryRuns();
+    const unit: DiscoveryUnit = { runId: 'r2', source: 'aws-kms', account: '111122223333', region: 'eu-west-1' };
+    await runs.createRun({
+      runId: 'r2',
+      startedAt: clock.now().toISOString(),
+      startedBy: 'x',
+      trigger: 'api',
+      parts: [{ ...unit, status: 'pending', counts: { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 } }],
+    });
+    const key = (n: number): Observation => ({
+      source: 'aws-kms',
+      type: 'kms-key',
+      arn: `arn:aws:kms:eu-west-1:111122223333:key/${n}`,
+      name: `k${n}`,
+      account: '111122223333',
+      region: 'eu-west-1',
+      tags: {},
+      facts: {},
+    });
+    const asked: Array<string | undefined> = [];
+    const source: DiscoverySource = {
+      name: 'aws-kms',
+      global: false,
+      async *pages(_scope, options) {
+        asked.push(options?.resumeFrom);
+        if (options?.resumeFrom === undefined) yield { observations: [key(1), key(2)], marker: 'after-page-1' };
+        yield { observations: [key(3)] };
+      },
+    };
+    const inventory = new InMemoryDiscoveredInventory();
+    // An older identity of the scope that this run will not see.
+    const gone = key(9);
+    const { afterSeen } = await import('#lib/domain/discovery.ts');
+    const old = afterSeen(undefined, gone, '2026-11-01T00:00:00.000Z');
+    if (!old) throw new Error('expected an identity');
+    await inventory.write([old.identity]);
+    const write = inventory.write.bind(inventory);
+    let conflicts = 1;
+    inventory.write = async (identities) => {
+      if (identities.some((i) => i.name === 'k3') && conflicts-- > 0)
+        throw new ConflictError('CONCURRENT_UPDATE', 'race');
+      return write(identities);
+    };
+    const deps = { runs, inventory, clock, sourceFor: async () => source, missingAfterRuns: 1, progressEveryMs: 0 };
+    await expect(runDiscoveryUnit(deps, unit)).rejects.toBeInstanceOf(ConflictError);
+    expect((await runs.getRun('r2'))?.parts[0]).toMatchObject({ status: 'running', resumeFrom: 'after-page-1' });
+
+    const part = await runDiscoveryUnit(deps, unit);
+    expect(asked).toEqual([undefined, 'after-page-1']);
+    expect(part).toMatchObject({ status: 'succeeded', counts: { seen: 1, new: 1, missing: 0 } });
+    expect([...inventory.items.values()].map((i) => `${i.name} ${i.status}`).sort()).toEqual([
+      'k1 active',
+      'k2 active',
+      'k3 active',
+      'k9 active',
+    ]);
+  });
+});
