@@ -1,4 +1,3 @@
-import type { FunctionName } from '#functions/function-access.ts';
 import type { EventPattern } from './pattern.ts';
 
 /**
@@ -11,7 +10,8 @@ export interface EventRule {
   readonly name: string;
   readonly description: string;
   readonly pattern: EventPattern;
-  readonly target: FunctionName;
+  /** The consumer function, by its `functions/<name>` folder (the stack refuses a name it does not deploy). */
+  readonly target: string;
 }
 
 /**
