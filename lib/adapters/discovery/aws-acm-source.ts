@@ -11,8 +11,9 @@ import { z } from 'zod';
 import type { Facts, Observation } from '#lib/domain/discovery.ts';
 import type { DiscoveryScope, DiscoverySource, ObservationPage } from '#lib/ports/discovery-source.ts';
 import { assertClientRegion } from './assert-client-region.ts';
-import { DiscoveryReadError, INVALID_RESPONSE, readAws } from './discovery-read-error.ts';
+import { type DiscoveryReadError, readAws } from './discovery-read-error.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
+import { checkPageSize, pagedListing, skipIfGone, tokenAfter } from './paged-listing.ts';
 
 const SOURCE = 'aws-acm';
 
@@ -46,8 +47,8 @@ export const ACM_KEY_PAIR_ORIGINS = [
  */
 export const ACM_PAGE_SIZE = 100;
 const DESCRIBE_CONCURRENCY = 4;
-/** A bound on one run's loop: 10,000 pages of 100 is far beyond ACM's per-region certificate quota. */
-const MAX_PAGES = 10_000;
+/** How ACM says a certificate is gone (deleted between the listing and its description). */
+const NOT_FOUND = 'ResourceNotFoundException';
 
 const listSchema = z.object({
   CertificateSummaryList: z.array(z.object({ CertificateArn: z.string().min(1) })).default([]),
@@ -106,12 +107,8 @@ export class AwsAcmSource implements DiscoverySource {
   readonly #pageSize: number;
 
   constructor(options: AwsAcmSourceOptions) {
-    const pageSize = options.pageSize ?? ACM_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
-      throw new RangeError('pageSize must be an integer from 1 to 1000');
-    }
     this.#client = options.client;
-    this.#pageSize = pageSize;
+    this.#pageSize = checkPageSize(options.pageSize ?? ACM_PAGE_SIZE, 1000);
   }
 
   async *pages(
@@ -119,8 +116,7 @@ export class AwsAcmSource implements DiscoverySource {
     options: { readonly resumeFrom?: string | undefined } = {},
   ): AsyncIterable<ObservationPage> {
     await assertClientRegion(SOURCE, this.#client, scope);
-    let token = options.resumeFrom;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const listing = pagedListing(SOURCE, 'acm:ListCertificates', options.resumeFrom, async (token) => {
       const listed = await readAws(SOURCE, 'acm:ListCertificates', listSchema, () =>
         this.#client.send(
           new ListCertificatesCommand({
@@ -131,23 +127,17 @@ export class AwsAcmSource implements DiscoverySource {
           }),
         ),
       );
-      const observed = await mapWithConcurrency(listed.CertificateSummaryList, DESCRIBE_CONCURRENCY, (summary) =>
+      return { page: listed.CertificateSummaryList, next: tokenAfter(listed.NextToken) };
+    });
+    for await (const { page, next } of listing) {
+      const observed = await mapWithConcurrency(page, DESCRIBE_CONCURRENCY, (summary) =>
         this.#observe(summary.CertificateArn, scope),
       );
-      // ACM may answer a page with fewer items than asked, or none, and still a NextToken: only its absence ends.
-      const next = listed.NextToken === '' ? undefined : listed.NextToken;
-      if (next !== undefined && next === token) {
-        // The same token again would make this loop read the same page until MAX_PAGES.
-        throw new DiscoveryReadError(SOURCE, 'acm:ListCertificates', INVALID_RESPONSE);
-      }
       yield {
         observations: observed.filter((observation): observation is Observation => observation !== undefined),
         marker: next,
       };
-      if (next === undefined) return;
-      token = next;
     }
-    throw new DiscoveryReadError(SOURCE, 'acm:ListCertificates', 'TooManyPages');
   }
 
   async #observe(arn: string, scope: DiscoveryScope): Promise<Observation | undefined> {
@@ -155,12 +145,14 @@ export class AwsAcmSource implements DiscoverySource {
       readAws(SOURCE, 'acm:DescribeCertificate', detailSchema, () =>
         this.#client.send(new DescribeCertificateCommand({ CertificateArn: arn })),
       ),
+      NOT_FOUND,
     );
     if (!described) return undefined;
     const tagged = await skipIfGone(
       readAws(SOURCE, 'acm:ListTagsForCertificate', tagsSchema, () =>
         this.#client.send(new ListTagsForCertificateCommand({ CertificateArn: arn })),
       ),
+      NOT_FOUND,
     );
     if (!tagged) return undefined;
     const certificate = described.Certificate;
@@ -199,16 +191,6 @@ function certificateFacts(certificate: CertificateDetail): Facts {
     ...(certificate.ImportedAt ? { importedAt: certificate.ImportedAt.toISOString() } : {}),
     ...(certificate.IssuedAt ? { issuedAt: certificate.IssuedAt.toISOString() } : {}),
   };
-}
-
-/** Resolves to undefined when the certificate no longer exists (deleted since it was listed). */
-async function skipIfGone<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (error) {
-    if (error instanceof DiscoveryReadError && error.reason === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
 }
 
 /** Builds the `aws-acm` source for a composition root. */

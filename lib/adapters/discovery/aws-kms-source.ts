@@ -13,6 +13,7 @@ import type { DiscoveryScope, DiscoverySource, ObservationPage } from '#lib/port
 import { assertClientRegion } from './assert-client-region.ts';
 import { DiscoveryReadError, INVALID_RESPONSE, readAws } from './discovery-read-error.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
+import { checkPageSize, pagedListing, skipIfGone } from './paged-listing.ts';
 
 const SOURCE = 'aws-kms';
 
@@ -23,9 +24,10 @@ const ALIAS_PAGE_SIZE = 100;
 /** ListResourceTags' maximum page; a key has at most 50 tags, so one page is the rule. */
 const TAG_PAGE_SIZE = 50;
 const DESCRIBE_CONCURRENCY = 4;
-/** Bounds on the loops: 10,000 pages of 100 is far beyond KMS's per-region quotas of keys and aliases. */
-const MAX_PAGES = 10_000;
+/** A key has at most 50 tags: a tag listing of more pages than this is not KMS's. */
 const MAX_TAG_PAGES = 10;
+/** How KMS says a key is gone (its deletion completed since it was listed). */
+const NOT_FOUND = 'NotFoundException';
 
 /** What `rotationEnabled` says of a key KMS cannot rotate (asymmetric, HMAC, custom key store, imported material). */
 export const ROTATION_NOT_APPLICABLE = 'not-applicable';
@@ -95,12 +97,8 @@ export class AwsKmsSource implements DiscoverySource {
   readonly #pageSize: number;
 
   constructor(options: AwsKmsSourceOptions) {
-    const pageSize = options.pageSize ?? KMS_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
-      throw new RangeError('pageSize must be an integer from 1 to 1000');
-    }
     this.#client = options.client;
-    this.#pageSize = pageSize;
+    this.#pageSize = checkPageSize(options.pageSize ?? KMS_PAGE_SIZE, 1000);
   }
 
   async *pages(
@@ -109,52 +107,47 @@ export class AwsKmsSource implements DiscoverySource {
   ): AsyncIterable<ObservationPage> {
     await assertClientRegion(SOURCE, this.#client, scope);
     const aliases = await this.#aliasesByKey();
-    let marker = options.resumeFrom;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const listing = pagedListing(SOURCE, 'kms:ListKeys', options.resumeFrom, async (marker) => {
       const listed = await readAws(SOURCE, 'kms:ListKeys', listKeysSchema, () =>
         this.#client.send(
           new ListKeysCommand({ Limit: this.#pageSize, ...(marker === undefined ? {} : { Marker: marker }) }),
         ),
       );
-      const next = nextMarker(listed, marker, 'kms:ListKeys');
-      const observed = await mapWithConcurrency(listed.Keys, DESCRIBE_CONCURRENCY, (key) =>
+      return { page: listed.Keys, next: nextMarker(listed, 'kms:ListKeys') };
+    });
+    for await (const { page, next } of listing) {
+      const observed = await mapWithConcurrency(page, DESCRIBE_CONCURRENCY, (key) =>
         this.#observe(key.KeyId, aliases, scope),
       );
       yield {
         observations: observed.filter((observation): observation is Observation => observation !== undefined),
         marker: next,
       };
-      if (next === undefined) return;
-      marker = next;
     }
-    throw new DiscoveryReadError(SOURCE, 'kms:ListKeys', 'TooManyPages');
   }
 
   /** Every alias of the region that points at a key, by key id, sorted. */
   async #aliasesByKey(): Promise<ReadonlyMap<string, readonly string[]>> {
     const byKey = new Map<string, string[]>();
-    let marker: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const listing = pagedListing(SOURCE, 'kms:ListAliases', undefined, async (marker) => {
       const listed = await readAws(SOURCE, 'kms:ListAliases', listAliasesSchema, () =>
         this.#client.send(
           new ListAliasesCommand({ Limit: ALIAS_PAGE_SIZE, ...(marker === undefined ? {} : { Marker: marker }) }),
         ),
       );
-      for (const alias of listed.Aliases) {
+      return { page: listed.Aliases, next: nextMarker(listed, 'kms:ListAliases') };
+    });
+    for await (const { page } of listing) {
+      for (const alias of page) {
         // AWS's predefined aliases (alias/aws/…) exist before the key they name does; those have no target yet.
         if (alias.TargetKeyId === undefined) continue;
         const names = byKey.get(alias.TargetKeyId) ?? [];
         names.push(alias.AliasName);
         byKey.set(alias.TargetKeyId, names);
       }
-      const next = nextMarker(listed, marker, 'kms:ListAliases');
-      if (next === undefined) {
-        for (const names of byKey.values()) names.sort();
-        return byKey;
-      }
-      marker = next;
     }
-    throw new DiscoveryReadError(SOURCE, 'kms:ListAliases', 'TooManyPages');
+    for (const names of byKey.values()) names.sort();
+    return byKey;
   }
 
   async #observe(
@@ -166,13 +159,14 @@ export class AwsKmsSource implements DiscoverySource {
       readAws(SOURCE, 'kms:DescribeKey', describeKeySchema, () =>
         this.#client.send(new DescribeKeyCommand({ KeyId: keyId })),
       ),
+      NOT_FOUND,
     );
     // AWS managed keys belong to the services that made them: not identities anyone here manages.
     if (described?.KeyMetadata.KeyManager !== 'CUSTOMER') return undefined;
     const key = described.KeyMetadata;
-    const rotation = await skipIfGone(this.#rotation(key));
+    const rotation = await skipIfGone(this.#rotation(key), NOT_FOUND);
     if (rotation === undefined) return undefined;
-    const tags = await skipIfGone(this.#tags(key.KeyId));
+    const tags = await skipIfGone(this.#tags(key.KeyId), NOT_FOUND);
     if (!tags) return undefined;
     const keyAliases = aliases.get(key.KeyId) ?? [];
     return {
@@ -210,23 +204,26 @@ export class AwsKmsSource implements DiscoverySource {
 
   async #tags(keyId: string): Promise<Record<string, string>> {
     const tags: Record<string, string> = {};
-    let marker: string | undefined;
-    for (let page = 0; page < MAX_TAG_PAGES; page++) {
-      const listed = await readAws(SOURCE, 'kms:ListResourceTags', tagsSchema, () =>
-        this.#client.send(
-          new ListResourceTagsCommand({
-            KeyId: keyId,
-            Limit: TAG_PAGE_SIZE,
-            ...(marker === undefined ? {} : { Marker: marker }),
-          }),
-        ),
-      );
-      for (const tag of listed.Tags) tags[tag.TagKey] = tag.TagValue;
-      const next = nextMarker(listed, marker, 'kms:ListResourceTags');
-      if (next === undefined) return tags;
-      marker = next;
-    }
-    throw new DiscoveryReadError(SOURCE, 'kms:ListResourceTags', 'TooManyPages');
+    const listing = pagedListing(
+      SOURCE,
+      'kms:ListResourceTags',
+      undefined,
+      async (marker) => {
+        const listed = await readAws(SOURCE, 'kms:ListResourceTags', tagsSchema, () =>
+          this.#client.send(
+            new ListResourceTagsCommand({
+              KeyId: keyId,
+              Limit: TAG_PAGE_SIZE,
+              ...(marker === undefined ? {} : { Marker: marker }),
+            }),
+          ),
+        );
+        return { page: listed.Tags, next: nextMarker(listed, 'kms:ListResourceTags') };
+      },
+      MAX_TAG_PAGES,
+    );
+    for await (const { page } of listing) for (const tag of page) tags[tag.TagKey] = tag.TagValue;
+    return tags;
   }
 }
 
@@ -248,29 +245,18 @@ function keyFacts(key: KeyMetadata, rotationEnabled: FactValue, aliases: readonl
 
 /**
  * The marker of the next page, or undefined after the last. KMS pages say `Truncated: true` with a `NextMarker`
- * while more remain; a truncated page without a marker, or with the marker just sent, would end the listing early or
- * loop on one page.
+ * while more remain; a truncated page without a marker would end the listing early. (A marker handed back unchanged
+ * is refused by {@link pagedListing}.)
  */
 function nextMarker(
   page: { readonly Truncated: boolean; readonly NextMarker?: string | undefined },
-  sent: string | undefined,
   action: string,
 ): string | undefined {
   if (!page.Truncated) return undefined;
-  if (page.NextMarker === undefined || page.NextMarker === '' || page.NextMarker === sent) {
+  if (page.NextMarker === undefined || page.NextMarker === '') {
     throw new DiscoveryReadError(SOURCE, action, INVALID_RESPONSE);
   }
   return page.NextMarker;
-}
-
-/** Resolves to undefined when the key no longer exists (its deletion completed since it was listed). */
-async function skipIfGone<T>(read: Promise<T>): Promise<T | undefined> {
-  try {
-    return await read;
-  } catch (error) {
-    if (error instanceof DiscoveryReadError && error.reason === 'NotFoundException') return undefined;
-    throw error;
-  }
 }
 
 /** Builds the `aws-kms` source for a composition root. */

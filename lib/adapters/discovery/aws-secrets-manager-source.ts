@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { Facts, Observation } from '#lib/domain/discovery.ts';
 import type { DiscoveryScope, DiscoverySource, ObservationPage } from '#lib/ports/discovery-source.ts';
 import { assertClientRegion } from './assert-client-region.ts';
-import { DiscoveryReadError, INVALID_RESPONSE, readAws } from './discovery-read-error.ts';
+import { type DiscoveryReadError, readAws } from './discovery-read-error.ts';
+import { checkPageSize, pagedListing, tokenAfter } from './paged-listing.ts';
 import { utcDay } from './utc-day.ts';
 
 const SOURCE = 'aws-secrets-manager';
@@ -19,8 +20,6 @@ export const SECRETS_MANAGER_PAGE_SIZE = 100;
  * as the alias KMS lists it, so that it reads like the `aliases` of the `aws-kms` source.
  */
 export const SECRETS_MANAGER_DEFAULT_KMS_KEY = 'alias/aws/secretsmanager';
-/** A bound on one run's loop: 10,000 pages of 100 is twice Secrets Manager's quota of 500,000 secrets a region. */
-const MAX_PAGES = 10_000;
 
 const secretSchema = z.object({
   ARN: z.string().min(1),
@@ -75,12 +74,8 @@ export class AwsSecretsManagerSource implements DiscoverySource {
   readonly #pageSize: number;
 
   constructor(options: AwsSecretsManagerSourceOptions) {
-    const pageSize = options.pageSize ?? SECRETS_MANAGER_PAGE_SIZE;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
-      throw new RangeError('pageSize must be an integer from 1 to 100');
-    }
     this.#client = options.client;
-    this.#pageSize = pageSize;
+    this.#pageSize = checkPageSize(options.pageSize ?? SECRETS_MANAGER_PAGE_SIZE, 100);
   }
 
   async *pages(
@@ -88,8 +83,7 @@ export class AwsSecretsManagerSource implements DiscoverySource {
     options: { readonly resumeFrom?: string | undefined } = {},
   ): AsyncIterable<ObservationPage> {
     await assertClientRegion(SOURCE, this.#client, scope);
-    let token = options.resumeFrom;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const listing = pagedListing(SOURCE, 'secretsmanager:ListSecrets', options.resumeFrom, async (token) => {
       const listed = await readAws(SOURCE, 'secretsmanager:ListSecrets', listSchema, () =>
         this.#client.send(
           new ListSecretsCommand({
@@ -99,17 +93,11 @@ export class AwsSecretsManagerSource implements DiscoverySource {
           }),
         ),
       );
-      // Secrets Manager may answer fewer secrets than asked, even none, with a NextToken: only its absence ends.
-      const next = listed.NextToken === '' ? undefined : listed.NextToken;
-      if (next !== undefined && next === token) {
-        // The same token again would make this loop read the same page until MAX_PAGES.
-        throw new DiscoveryReadError(SOURCE, 'secretsmanager:ListSecrets', INVALID_RESPONSE);
-      }
-      yield { observations: listed.SecretList.map((secret) => observe(secret, scope)), marker: next };
-      if (next === undefined) return;
-      token = next;
+      return { page: listed.SecretList, next: tokenAfter(listed.NextToken) };
+    });
+    for await (const { page, next } of listing) {
+      yield { observations: page.map((secret) => observe(secret, scope)), marker: next };
     }
-    throw new DiscoveryReadError(SOURCE, 'secretsmanager:ListSecrets', 'TooManyPages');
   }
 }
 
