@@ -13,6 +13,7 @@ export const EVENT_SOURCE = 'mim.control-plane';
 const timestamp = z.iso.datetime();
 const serial = z.string().regex(/^[0-9a-f]+$/);
 const fingerprint = z.string().regex(/^[0-9a-f]{64}$/);
+const count = z.number().int().nonnegative();
 
 /** What every detail carries: its schema version, the id consumers deduplicate by, when and who. */
 const common = {
@@ -69,6 +70,15 @@ export const EVENT_DETAIL_SCHEMAS = {
     expiresAt: timestamp,
   }),
   CaBootstrapped: z.strictObject({ ...common, caId: z.string().min(1) }),
+  /** Someone set an identity's owner, purpose or tags (`PATCH /v1/identities/{id}`). */
+  IdentityUpdated: z.strictObject({
+    ...common,
+    identityId: z.string().min(1),
+    /** The fields the change named: some of `owner`, `purpose`, `tags`. */
+    fields: z.array(z.enum(['owner', 'purpose', 'tags'])),
+    /** The identity's version after the change. */
+    identityVersion: z.number().int().positive(),
+  }),
   IdentityDiscovered: z.strictObject({ ...common, ...discovered }),
   IdentityChanged: z.strictObject({
     ...common,
@@ -80,6 +90,23 @@ export const EVENT_DETAIL_SCHEMAS = {
   }),
   IdentityMissing: z.strictObject({ ...common, ...discovered, missedRuns: z.number().int().positive() }),
   IdentityReappeared: z.strictObject({ ...common, ...discovered }),
+  /**
+   * A discovery run finished: its last part to finish did (or it had nothing to run). `actor` is who started it;
+   * `eventId` is `<runId>:completed`. Totals only: each part's outcome and reason are in `GET /v1/discovery/runs/{id}`.
+   */
+  DiscoveryRunCompleted: z.strictObject({
+    ...common,
+    runId: z.string().min(1),
+    status: z.enum(['completed', 'partial', 'failed']),
+    trigger: z.enum(['api', 'schedule']),
+    startedAt: timestamp,
+    /** When its last part finished (its start, when every part was skipped). */
+    completedAt: timestamp,
+    /** The parts by how they ended. */
+    parts: z.strictObject({ succeeded: count, failed: count, skipped: count }),
+    /** The parts' counts, summed. */
+    counts: z.strictObject({ seen: count, new: count, changed: count, missing: count, reappeared: count }),
+  }),
 } as const;
 
 export type DetailType = keyof typeof EVENT_DETAIL_SCHEMAS;

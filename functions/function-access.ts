@@ -58,8 +58,18 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'list-identities': [
     { actions: ['Query'], index: 'byType' },
     { actions: ['Query'], index: 'byOwner' },
+    { actions: ['Query'], index: 'byAccount' },
   ],
-  'get-identity': [{ actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity'] }],
+  // The identity; for certificates the linked certificate; for discovered ones the recent runs (when last seen).
+  'get-identity': [
+    { actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity', 'certificate'] },
+    { actions: ['Query'], partitions: ['discoveryRuns'] },
+  ],
+  // The identity as read, then its next version and the audit entry in one transaction.
+  'update-identity': [
+    { actions: ['GetItem', 'PutItem'], partitions: ['identity', 'discoveredIdentity'] },
+    APPEND_AUDIT,
+  ],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
   'put-policy': PUT_POLICY,
@@ -80,7 +90,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'discovery-worker': [
     { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
     { actions: ['Query'], index: 'byScope' },
-    { actions: ['UpdateItem'], partitions: ['discoveryRuns'] },
+    // Its part, and the recent runs: when its scope was last read, which an identity missed now was last seen at.
+    { actions: ['Query', 'UpdateItem'], partitions: ['discoveryRuns'] },
   ],
   // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
   'bootstrap-ca': [
@@ -119,6 +130,7 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'revoke-certificate': {},
   'list-identities': {},
   'get-identity': {},
+  'update-identity': {},
   'route-not-found': {},
   'list-policies': {},
   'get-policy': {},

@@ -14,6 +14,7 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/certificates/{serial}/revoke', function: 'revoke-certificate', auth: 'iam' },
   { method: 'GET', path: '/v1/identities', function: 'list-identities', auth: 'iam' },
   { method: 'GET', path: '/v1/identities/{id}', function: 'get-identity', auth: 'iam' },
+  { method: 'PATCH', path: '/v1/identities/{id}', function: 'update-identity', auth: 'iam' },
   { method: 'GET', path: '/v1/policies', function: 'list-policies', auth: 'iam' },
   { method: 'GET', path: '/v1/policies/{name}', function: 'get-policy', auth: 'iam' },
   { method: 'PUT', path: '/v1/policies/{name}', function: 'put-policy', auth: 'iam' },

@@ -1,9 +1,10 @@
 import { http } from '../shared/lambda-runtime.ts';
-import { discoveredInventoryFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
+import { discoveredInventoryFromEnv, discoveryRunsFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeGetIdentityHandler } from './handler.ts';
 
 export const handler = makeGetIdentityHandler({
   ...http,
   inventory: inventoryFromEnv(),
   discovered: discoveredInventoryFromEnv(),
+  runs: discoveryRunsFromEnv(),
 });

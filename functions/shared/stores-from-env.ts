@@ -46,8 +46,9 @@ export function enrollmentTokensFromEnv(): DynamoDbEnrollmentTokens {
 }
 
 /**
- * Idempotency records live in the same table (partition `IDEMPOTENCY`), expiring through its `ttl` attribute. Only a
- * function whose route seals fields passes a `sealingSecret`; without one such a route refuses keyed requests.
+ * Idempotency records live in the same table (partitions `IDEMPOTENCY#<shard>`), expiring through its `ttl`
+ * attribute. Only a function whose route seals fields passes a `sealingSecret`; without one such a route refuses keyed
+ * requests.
  */
 export function idempotencyFromEnv(options: { sealingSecret?: SecretMac } = {}): IdempotencyGuard {
   const { client, tableName } = table();

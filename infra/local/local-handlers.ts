@@ -18,6 +18,7 @@ import { makePutPolicyHandler } from '#functions/put-policy/handler.ts';
 import { makeRevokeCertificateHandler } from '#functions/revoke-certificate/handler.ts';
 import { makeRouteNotFoundHandler } from '#functions/route-not-found/handler.ts';
 import { makeStartDiscoveryRunHandler } from '#functions/start-discovery-run/handler.ts';
+import { makeUpdateIdentityHandler } from '#functions/update-identity/handler.ts';
 import { AccessControl } from '#lib/domain/access.ts';
 import type { MimConfig } from '#lib/domain/policy.ts';
 import {
@@ -133,6 +134,13 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       ...http,
       inventory: stores('get-identity').inventory,
       discovered: stores('get-identity').discovered,
+      runs: stores('get-identity').runs,
+    }),
+    'update-identity': makeUpdateIdentityHandler({
+      ...http,
+      inventory: stores('update-identity').inventory,
+      discovered: stores('update-identity').discovered,
+      clock: deps.clock,
     }),
     'list-audit-events': makeListAuditEventsHandler({ ...http, inventory: stores('list-audit-events').inventory }),
     'list-policies': makeListPoliciesHandler(managePolicies('list-policies')),

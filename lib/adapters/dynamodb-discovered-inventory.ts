@@ -1,10 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import {
@@ -15,12 +16,14 @@ import {
   type DiscoveryScopeKey,
 } from '#lib/domain/discovery.ts';
 import { ConflictError, InternalError } from '#lib/domain/errors.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
-import { parseItem } from './dynamodb-items.ts';
+import { auditEntryPut, cancellationCodes, parseItem } from './dynamodb-items.ts';
 import {
+  ALL_BURST_SHARDS,
   BY_SCOPE_INDEX,
   discoveredIdentityKey,
-  SCOPE_SHARDS,
+  identityIndexAttributes,
   scopeIndexAttributes,
   scopePartition,
   TABLE_KEY,
@@ -51,6 +54,16 @@ const identitySchema = z.object({
   missedRuns: z.number().int().nonnegative(),
   firstSeenAt: timestamp,
   changedAt: timestamp,
+  lastSeenAt: timestamp.exactOptional(),
+  annotations: z
+    .object({
+      owner: z.string().exactOptional(),
+      purpose: z.string().exactOptional(),
+      tags: z.record(z.string(), z.string()).exactOptional(),
+      updatedAt: timestamp,
+      updatedBy: z.string(),
+    })
+    .exactOptional(),
   version: z.number().int().positive(),
 });
 
@@ -119,7 +132,7 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
 
   async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {
     // Shards are read a few at a time; each yields its pages as they come.
-    const shards = Array.from({ length: SCOPE_SHARDS }, (_, shard) => scopePartition(scope, shard));
+    const shards = ALL_BURST_SHARDS.map((shard) => scopePartition(scope, shard));
     for (let start = 0; start < shards.length; start += CONCURRENCY) {
       const pages = await Promise.all(shards.slice(start, start + CONCURRENCY).map((p) => this.queryAll(p)));
       for (const page of pages) if (page.length > 0) yield page;
@@ -128,29 +141,8 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
 
   async write(identities: readonly DiscoveredIdentity[]): Promise<void> {
     await eachLimited(identities, CONCURRENCY, async (identity) => {
-      const { owner, ...rest } = identity;
       try {
-        await this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...rest,
-              ...(owner === undefined ? {} : { owner }),
-              ...discoveredIdentityKey(identity.identityId),
-              ...scopeIndexAttributes(identity),
-            },
-            ...(identity.version === 1
-              ? {
-                  ConditionExpression: 'attribute_not_exists(#pk)',
-                  ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-                }
-              : {
-                  ConditionExpression: '#version = :previous',
-                  ExpressionAttributeNames: { '#version': 'version' },
-                  ExpressionAttributeValues: { ':previous': identity.version - 1 },
-                }),
-          }),
-        );
+        await this.doc.send(new PutCommand(this.versionedPut(identity)));
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         throw new ConflictError(
@@ -160,6 +152,52 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
         );
       }
     });
+  }
+
+  async recordUpdate(identity: DiscoveredIdentity, audit: AuditRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Put: this.versionedPut(identity) }, auditEntryPut(this.tableName, audit)],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [identityCode] = cancellationCodes(error);
+      if (identityCode !== 'ConditionalCheckFailed' && !cancellationCodes(error).includes('TransactionConflict')) {
+        throw error;
+      }
+      throw new ConflictError(
+        'IDENTITY_VERSION_MISMATCH',
+        `Identity ${identity.identityId} changed since you read it (a discovery run or another change). GET /v1/identities/${identity.identityId} again and retry with its ETag in If-Match.`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The Put of an identity's item, with its keys and index attributes, on condition that it is the next version. */
+  private versionedPut(identity: DiscoveredIdentity) {
+    const { owner, ...rest } = identity;
+    return {
+      TableName: this.tableName,
+      Item: {
+        ...rest,
+        ...(owner === undefined ? {} : { owner }),
+        ...discoveredIdentityKey(identity.identityId),
+        ...scopeIndexAttributes(identity),
+        ...identityIndexAttributes({ ...identity, createdAt: identity.firstSeenAt }),
+      },
+      ...(identity.version === 1
+        ? {
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+          }
+        : {
+            ConditionExpression: '#version = :previous',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':previous': identity.version - 1 },
+          }),
+    };
   }
 
   /** Every identity of one byScope partition (a shard holds a scope's identities / 16: few pages). */

@@ -37,7 +37,11 @@ const runSchema = z.object({
   parts: z.record(z.string(), partSchema),
 });
 
-function fromItem(item: Record<string, unknown>): DiscoveryRun {
+/**
+ * A run's item as read back (or as the table's stream carries it), its parts in part-key order.
+ * @throws InternalError `INVENTORY_CORRUPT` when the item does not parse.
+ */
+export function discoveryRunFromItem(item: Record<string, unknown>): DiscoveryRun {
   const run = parseItem(runSchema, item);
   const parts = Object.values(run.parts).sort((a, b) => partKey(a).localeCompare(partKey(b)));
   return { ...run, parts };
@@ -105,7 +109,7 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: discoveryRunKey(runId), ConsistentRead: true }),
     );
-    return out.Item === undefined ? undefined : fromItem(out.Item);
+    return out.Item === undefined ? undefined : discoveryRunFromItem(out.Item);
   }
 
   async listRuns(limit: number): Promise<DiscoveryRun[]> {
@@ -119,6 +123,6 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
         Limit: limit,
       }),
     );
-    return (out.Items ?? []).map(fromItem);
+    return (out.Items ?? []).map(discoveryRunFromItem);
   }
 }

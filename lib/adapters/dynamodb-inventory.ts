@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
+import type { IdentityAnnotations, IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import {
   AUDIT_ACTIONS,
   type AuditRecord,
@@ -21,11 +22,12 @@ import {
 } from '#lib/domain/inventory.ts';
 import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
-import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+import type { CertificateInventory, ListedIdentity, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
+import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
 import { auditEntryPut, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
-  auditPartition,
+  auditPartitions,
   BASE_TABLE,
   BY_OWNER_INDEX,
   BY_TYPE_INDEX,
@@ -34,20 +36,19 @@ import {
   EXPIRY_INDEX,
   enrollmentTokenKey,
   expiryAttributes,
-  expiryPartition,
+  expiryPartitions,
   expirySortBounds,
   identityIndexAttributes,
   identityKey,
+  identityListingPlan,
+  isDiscoveredIdentityItem,
   type KeyedIndex,
-  ownerPartition,
-  ownerSortPrefix,
   TABLE_KEY,
-  typePartition,
-  typeSortPrefix,
 } from './dynamodb-keys.ts';
+import { invalidCursor, listShardGroups, type ShardGroup } from './dynamodb-sharded-pages.ts';
 
 const MAX_PAGE_SIZE = 100;
-/** Bounds the number of day partitions one expiry query may touch (one Query each, even when empty). */
+/** Bounds the number of days one expiry query may touch (one Query per shard of each, even when empty). */
 export const MAX_EXPIRY_WINDOW_DAYS = 366;
 const DAY_MS = 86_400_000;
 
@@ -87,6 +88,14 @@ const certificateSchema = z.object({
   tags: z.record(z.string(), z.string()),
 }) satisfies z.ZodType<CertificateRecord>;
 
+const annotationsSchema = z.object({
+  owner: z.string().exactOptional(),
+  purpose: z.string().exactOptional(),
+  tags: z.record(z.string(), z.string()).exactOptional(),
+  updatedAt: timestamp,
+  updatedBy: z.string(),
+}) satisfies z.ZodType<IdentityAnnotations>;
+
 const identitySchema = z.object({
   identityId: z.string().min(1),
   type: z.enum(IDENTITY_TYPES),
@@ -100,7 +109,11 @@ const identitySchema = z.object({
   expiresAt: timestamp,
   createdAt: timestamp,
   updatedAt: timestamp,
-}) satisfies z.ZodType<IdentityRecord>;
+  derivedOwner: z.string().exactOptional(),
+  annotations: annotationsSchema.exactOptional(),
+  // Records from before versions start at 1.
+  version: z.number().int().positive().default(1),
+}) satisfies z.ZodType<IdentityRecord, unknown>;
 
 /** An audit entry as stored; the stream publisher reads the same items. */
 export const auditSchema = z.object({
@@ -113,6 +126,28 @@ export const auditSchema = z.object({
 }) satisfies z.ZodType<AuditRecord>;
 
 const caChainSchema = z.object({ chainPem: z.array(z.string().min(1)).min(1) });
+
+/** An issued identity as stored, parsed; `INVENTORY_CORRUPT` if it is not one. */
+export function issuedIdentityFromItem(item: Record<string, unknown>): IdentityRecord {
+  return parseItem(identitySchema, item);
+}
+
+/** The listing indexes' attributes of an issued identity (it has no account). */
+function issuedIndexAttributes(identity: IdentityRecord): Record<string, string> {
+  return identityIndexAttributes({ ...identity, account: undefined });
+}
+
+/**
+ * A listing's item, issued (`IDN#…`) or discovered (`DID#…`): discovered ones without their facts, which
+ * `GET /v1/identities/{id}` shows, so that a page stays small whatever the sources read.
+ */
+function listedIdentityFromItem(item: Record<string, unknown>): ListedIdentity {
+  if (isDiscoveredIdentityItem(item)) {
+    const { facts: _facts, observationHash: _hash, ...summary } = discoveredIdentityFromItem(item);
+    return summary;
+  }
+  return issuedIdentityFromItem(item);
+}
 
 /** A LastEvaluatedKey: every key attribute of this table is a string. */
 const storedKeySchema = z.record(z.string(), z.string());
@@ -134,16 +169,17 @@ interface PartitionQuery {
   readonly sort?: { readonly beginsWith: string } | { readonly between: readonly [string, string] } | undefined;
 }
 
-function fingerprint(parts: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
+/** Partitions of a listing read at once after one is exhausted. */
+const LOOKAHEAD = 8;
+
+/** An item's key in the table and in the queried index: where a Query resumes after it (ExclusiveStartKey). */
+function keyOf(item: Record<string, unknown>, query: PartitionQuery): Record<string, string> {
+  const names = new Set([TABLE_KEY.partitionKey, TABLE_KEY.sortKey, query.index.partitionKey, query.index.sortKey]);
+  return storedKeySchema.parse(Object.fromEntries([...names].map((name) => [name, item[name]])));
 }
 
-function invalidCursor(cause?: unknown): ValidationError {
-  return new ValidationError(
-    'INVALID_CURSOR',
-    'The cursor is not one this listing handed out for these filters. Repeat the same filters, or start again without a cursor.',
-    cause === undefined ? undefined : { cause },
-  );
+function fingerprint(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
 function checkLimit(limit: number): void {
@@ -182,6 +218,14 @@ function refusedToken(oldItem: unknown, spendAt: string, cause: unknown): Authen
   return new AuthenticationError(
     'TOKEN_SPENT',
     'This enrollment token has already been used; ask an admin for a new one.',
+    { cause },
+  );
+}
+
+function identityVersionMismatch(identityId: string, cause: unknown): ConflictError {
+  return new ConflictError(
+    'IDENTITY_VERSION_MISMATCH',
+    `Identity ${identityId} changed since you read it. GET /v1/identities/${identityId} again and retry with its ETag in If-Match.`,
     { cause },
   );
 }
@@ -241,7 +285,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: { ...identity, ...identityKey(identity.identityId), ...identityIndexAttributes(identity) },
+                Item: { ...identity, ...identityKey(identity.identityId), ...issuedIndexAttributes(identity) },
                 ...MUST_BE_NEW,
               },
             },
@@ -295,35 +339,71 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
 
   async getIdentity(identityId: string): Promise<IdentityRecord | undefined> {
     const item = await this.getItem(identityKey(identityId));
-    return item === undefined ? undefined : parseItem(identitySchema, item);
+    return item === undefined ? undefined : issuedIdentityFromItem(item);
   }
 
   /**
-   * Queries byOwner when an owner is given, else byType; type and status are sort key prefixes, so every item read is
-   * returned. Without a type filter the known types are walked in order and the cursor says which one it stopped in.
+   * Replaces the identity with `identity` (its next version) and writes the audit entry, atomically, on condition
+   * that the stored version is the one before; a record from before versions counts as version 1.
+   * @throws ConflictError `IDENTITY_VERSION_MISMATCH` when it changed since it was read; nothing is written.
+   */
+  async recordIdentityUpdate(identity: IdentityRecord, audit: AuditRecord): Promise<void> {
+    const previous = identity.version - 1;
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...identity, ...identityKey(identity.identityId), ...issuedIndexAttributes(identity) },
+                ConditionExpression:
+                  previous === 1
+                    ? 'attribute_exists(#pk) AND (attribute_not_exists(#version) OR #version = :previous)'
+                    : '#version = :previous',
+                ExpressionAttributeNames: {
+                  '#version': 'version',
+                  ...(previous === 1 ? { '#pk': TABLE_KEY.partitionKey } : {}),
+                },
+                ExpressionAttributeValues: { ':previous': previous },
+              },
+            },
+            auditEntryPut(this.tableName, audit),
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const [identityCode] = cancellationCodes(error);
+      if (identityCode === 'ConditionalCheckFailed') throw identityVersionMismatch(identity.identityId, error);
+      throw concurrentOrOriginal(error);
+    }
+  }
+
+  /**
+   * Issued and discovered identities alike, from the listing indexes: byAccount with an account, byOwner with an
+   * owner, else byType; type, source and status are sort key prefixes, so every item read is returned (the plan is
+   * `identityListingPlan`). The cursor says which partition of the plan it stopped in.
    */
   async listIdentities(
-    filter: IdentityFilter,
+    filter: IdentityListFilter,
     page: { limit: number; cursor?: string },
-  ): Promise<Page<IdentityRecord>> {
+  ): Promise<Page<ListedIdentity>> {
     checkLimit(page.limit);
-    const types = filter.type === undefined ? IDENTITY_TYPES : [filter.type];
-    const owner = filter.owner;
-    const partitions: PartitionQuery[] = types.map((type) =>
-      owner === undefined
-        ? {
-            index: BY_TYPE_INDEX,
-            partition: typePartition(type),
-            sort: prefixCondition(typeSortPrefix(filter.status)),
-          }
-        : {
-            index: BY_OWNER_INDEX,
-            partition: ownerPartition(owner),
-            sort: { beginsWith: ownerSortPrefix(type, filter.status) },
-          },
-    );
-    const queryId = fingerprint(['identities', filter.type ?? null, filter.status ?? null, owner ?? null]);
-    return this.queryPartitions(partitions, queryId, page, identitySchema);
+    const partitions: PartitionQuery[] = identityListingPlan(filter).map((query) => ({
+      index: query.index,
+      partition: query.partition,
+      sort: query.beginsWith === undefined ? undefined : { beginsWith: query.beginsWith },
+    }));
+    const queryId = fingerprint([
+      'identities',
+      filter.type ?? null,
+      filter.source ?? null,
+      filter.status ?? null,
+      filter.owner ?? null,
+      filter.account ?? null,
+    ]);
+    return this.queryPartitions(partitions, queryId, page, listedIdentityFromItem);
   }
 
   async recordRevocation(write: RevocationWrite): Promise<boolean> {
@@ -331,7 +411,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     const identity = await this.getIdentity(write.identityId);
     if (identity === undefined) return false;
     const revokedIdentity = { ...identity, status: 'revoked' as const };
-    const indexAttributes = identityIndexAttributes(revokedIdentity);
+    const indexAttributes = issuedIndexAttributes(revokedIdentity);
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -362,19 +442,27 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
               Update: {
                 TableName: this.tableName,
                 Key: identityKey(write.identityId),
-                UpdateExpression: 'SET #status = :revoked, updatedAt = :at, #typeSk = :typeSk, #ownerSk = :ownerSk',
+                // Every listing key is rewritten (records from before sharding get their shards), and the version moves.
+                UpdateExpression:
+                  'SET #status = :revoked, updatedAt = :at, #typePk = :typePk, #typeSk = :typeSk, #ownerPk = :ownerPk, #ownerSk = :ownerSk, #version = if_not_exists(#version, :one) + :one',
                 ConditionExpression: 'attribute_exists(#pk)',
                 ExpressionAttributeNames: {
                   '#pk': TABLE_KEY.partitionKey,
                   '#status': 'status',
+                  '#typePk': BY_TYPE_INDEX.partitionKey,
                   '#typeSk': BY_TYPE_INDEX.sortKey,
+                  '#ownerPk': BY_OWNER_INDEX.partitionKey,
                   '#ownerSk': BY_OWNER_INDEX.sortKey,
+                  '#version': 'version',
                 },
                 ExpressionAttributeValues: {
                   ':revoked': 'revoked',
                   ':at': write.revokedAt,
+                  ':typePk': indexAttributes[BY_TYPE_INDEX.partitionKey],
                   ':typeSk': indexAttributes[BY_TYPE_INDEX.sortKey],
+                  ':ownerPk': indexAttributes[BY_OWNER_INDEX.partitionKey],
                   ':ownerSk': indexAttributes[BY_OWNER_INDEX.sortKey],
+                  ':one': 1,
                 },
               },
             },
@@ -391,7 +479,11 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     }
   }
 
-  /** Queries the sparse expiry index one UTC day partition at a time, with the sort key between the bounds. */
+  /**
+   * Queries the sparse expiry index one UTC day at a time, the day's shards together (merged by sort key), with the
+   * sort key between the bounds. Days come in order and each day's shards merge in `<notAfter>#<serial>` order, so
+   * the listing comes in notAfter order throughout the window (serial breaking ties).
+   */
   async listCertificatesExpiring(
     from: Date,
     to: Date,
@@ -411,20 +503,29 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       );
     }
     const between = expirySortBounds(from, to);
-    const partitions: PartitionQuery[] = [];
+    const days: ShardGroup[] = [];
     for (let day = firstDay; day <= lastDay; day++) {
-      partitions.push({ index: EXPIRY_INDEX, partition: expiryPartition(new Date(day * DAY_MS)), sort: { between } });
+      days.push(
+        expiryPartitions(new Date(day * DAY_MS)).map((partition) => ({ index: EXPIRY_INDEX, partition, between })),
+      );
     }
     const queryId = fingerprint(['expiring', from.toISOString(), to.toISOString()]);
-    return this.queryPartitions(partitions, queryId, page, certificateSchema);
+    return listShardGroups({ doc: this.doc, tableName: this.tableName }, days, queryId, page, certificateSchema);
   }
 
+  /** The day's audit shards merged by sort key (`<at>#<eventId>`): oldest first, as one partition would list them. */
   async listAuditEvents(day: string, page: { limit: number; cursor?: string }): Promise<Page<AuditRecord>> {
     checkLimit(page.limit);
     const when = new Date(`${day}T00:00:00.000Z`);
     if (Number.isNaN(when.getTime())) throw new RangeError(`not a day: ${day}`);
-    const partitions = [{ index: BASE_TABLE, partition: auditPartition(when) }];
-    return this.queryPartitions(partitions, fingerprint(['audit', day]), page, auditSchema);
+    const shards: ShardGroup = auditPartitions(when).map((partition) => ({ index: BASE_TABLE, partition }));
+    return listShardGroups(
+      { doc: this.doc, tableName: this.tableName },
+      [shards],
+      fingerprint(['audit', day]),
+      page,
+      auditSchema,
+    );
   }
 
   async getChain(caId: string): Promise<string[] | undefined> {
@@ -446,25 +547,47 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
 
   /**
    * Reads up to `limit` items from the partitions in order, continuing where the cursor stopped. The next cursor
-   * names the partition and DynamoDB's LastEvaluatedKey; it is only offered while items may follow.
+   * names the partition and where in it to go on (DynamoDB's LastEvaluatedKey, or the key of the last item returned);
+   * it is only offered while items may follow. Sharded listings have many small or empty partitions: once one is
+   * exhausted the next are read a few at a time in parallel (1, 2, 4, then {@link LOOKAHEAD}), so a dense partition
+   * costs one Query per page and a sparse listing few round trips; what a lookahead read beyond the page is dropped.
    */
   private async queryPartitions<T>(
     partitions: readonly PartitionQuery[],
     queryId: string,
     page: { limit: number; cursor?: string | undefined },
-    schema: z.ZodType<T>,
+    parse: z.ZodType<T> | ((item: Record<string, unknown>) => T),
   ): Promise<Page<T>> {
+    const read = typeof parse === 'function' ? parse : (item: Record<string, unknown>) => parseItem(parse, item);
     const start = page.cursor === undefined ? { f: queryId, p: 0 } : decodeCursor(page.cursor, queryId, partitions);
     const items: T[] = [];
     let position = start.p;
     let startKey: Record<string, string> | undefined = start.k;
-    while (items.length < page.limit) {
-      const query = partitions[position];
-      if (query === undefined) break;
-      const out = await this.query(query, page.limit - items.length, startKey);
-      for (const item of out.Items ?? []) items.push(parseItem(schema, item));
-      startKey = out.LastEvaluatedKey === undefined ? undefined : storedKeySchema.parse(out.LastEvaluatedKey);
-      if (startKey === undefined) position++;
+    let width = 1;
+    walk: while (items.length < page.limit && position < partitions.length) {
+      const batch = partitions.slice(position, position + width);
+      const wanted = page.limit - items.length;
+      const results = await Promise.all(
+        batch.map((query, i) => this.query(query, wanted, i === 0 ? startKey : undefined)),
+      );
+      for (const [i, out] of results.entries()) {
+        const query = batch[i] as PartitionQuery;
+        const room = page.limit - items.length;
+        if (room === 0) break walk; // this partition starts the next page; `startKey` is already undefined
+        const fetched = out.Items ?? [];
+        for (const item of fetched.slice(0, room)) items.push(read(item));
+        if (fetched.length > room) {
+          startKey = keyOf(fetched[room - 1] as Record<string, unknown>, query);
+          break walk;
+        }
+        if (out.LastEvaluatedKey !== undefined) {
+          startKey = storedKeySchema.parse(out.LastEvaluatedKey);
+          break walk;
+        }
+        position++;
+        startKey = undefined;
+      }
+      width = Math.min(width * 2, LOOKAHEAD);
     }
     if (position >= partitions.length) return { items };
     return { items, nextCursor: encodeCursor({ f: queryId, p: position, ...(startKey ? { k: startKey } : {}) }) };
@@ -503,10 +626,6 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       throw error;
     }
   }
-}
-
-function prefixCondition(prefix: string | undefined): PartitionQuery['sort'] {
-  return prefix === undefined ? undefined : { beginsWith: prefix };
 }
 
 function encodeCursor(cursor: Cursor): string {

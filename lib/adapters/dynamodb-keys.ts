@@ -6,7 +6,13 @@ import {
   partitionPrefix,
   TABLE_PARTITIONS,
 } from '#lib/config/inventory-table.ts';
-import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
+import {
+  type AnyIdentityStatus,
+  type AnyIdentityType,
+  type IdentityListFilter,
+  type IdentitySource,
+  typeSourcePairs,
+} from '#lib/domain/identity-catalog.ts';
 
 /**
  * Keys of the single inventory table. Every access pattern is a GetItem or a Query on one partition; nothing scans.
@@ -16,10 +22,11 @@ import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
  * | certificate by serial                 | table   | `CERT#<serial>`        | `CERT`                                     |
  * | identity by id                        | table   | `IDN#<id>`             | `IDN`                                      |
  * | CA chain                              | table   | `CA#<caId>`            | `CHAIN`                                    |
- * | audit entries of one UTC day          | table   | `AUDIT#YYYY-MM-DD`     | `<at ISO>#<eventId>`                       |
- * | identities by type [and status]       | byType  | `TYPE#<type>`          | `<status>#<createdAt>#<id>`                |
- * | identities by owner [type [status]]   | byOwner | `OWNER#<owner>`        | `<type>#<status>#<createdAt>#<id>`         |
- * | active certificates expiring in a day | expiry  | `EXP#YYYY-MM-DD`       | `<notAfter ISO>#<serial>`                  |
+ * | audit entries of one UTC day          | table   | `AUDIT#YYYY-MM-DD#<burst shard>` | `<at ISO>#<eventId>`             |
+ * | identities by type [source [status]]  | byType  | `TYPE#<type>#<shard>`  | `<source>#<status>#<created>#<id>`         |
+ * | identities by owner [type [src [st]]] | byOwner | `OWNER#<owner>#<shard>`| `<type>#<source>#<status>#<created>#<id>`  |
+ * | identities by account [type [src [st]]]| byAccount | `ACCOUNT#<account>#<shard>` | `<type>#<source>#<status>#<created>#<id>` |
+ * | active certificates expiring in a day | expiry  | `EXP#YYYY-MM-DD#<burst shard>` | `<notAfter ISO>#<serial>`          |
  * | current policy by name                | table   | `POLICY`               | `CUR#<name>`                               |
  * | every current policy                  | table   | `POLICY`               | begins_with `CUR#`                         |
  * | versions of one policy, oldest first  | table   | `POLICYV#<name>`       | `V#<version, zero-padded to 10 digits>`    |
@@ -27,16 +34,26 @@ import type { IdentityStatus, IdentityType } from '#lib/domain/inventory.ts';
  * | discovered identity by id             | table   | `DID#<id>`             | `DID`                                      |
  * | discovered identities of a scope      | byScope | `DSCOPE#<source>#<account>#<region>#<shard>` | `<id>`             |
  * | discovery runs, newest last           | table   | `DRUN`                 | `<runId>` (starts with its UTC start time) |
+ * | idempotency record by hashed key      | table   | `IDEMPOTENCY#<burst shard>` | `<Powertools' hashed key>`            |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
  * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
  * both identity sort keys so that every filter is a key condition (no FilterExpression, hence no pages that read items
- * only to drop them); revocation rewrites those sort keys.
+ * only to drop them); revocation rewrites those sort keys. Issued and discovered identities share the three listing
+ * indexes (issued ones have no account; unowned ones no owner), so one listing spans both without copying either.
+ * `<shard>` is the identity id's burst shard (below); `<created>` is the issuance time or the first sighting. {@link identityListingPlan} turns a filter on type, source, status and one of owner or
+ * account into key conditions over those partitions.
  *
  * Current policies share one partition: there are few of them (hundreds at most), they change rarely, and listing
  * them all is one Query. Each policy's history has a partition of its own, where the zero-padded version makes the
  * sort key order the version order; a deletion leaves a tombstone version there. Enrollment tokens are keyed by the
  * SHA-256 of the token, never the token, and carry `ttl` so that DynamoDB's TTL removes them a while after expiry.
+ *
+ * Partitions a burst would concentrate on are split in {@link BURST_SHARDS}: a `<burst shard>` is one hex digit from
+ * a hash of the item's unique id (the audit entry's eventId, the certificate's serial, the idempotency record's
+ * already hashed key; {@link burstShard}). Writing them costs nothing extra; reading a day of audit entries or of
+ * expiries queries its 16 shards together and merges them by sort key, which is the same in every shard.
+ * Idempotency records are only ever read by key, and carry `ttl` too.
  */
 
 type IndexDefinition<N extends InventoryIndexName> = Extract<(typeof INVENTORY_TABLE.indexes)[number], { name: N }>;
@@ -52,6 +69,7 @@ export const EXPIRY_INDEX = indexDefinition('expiry');
 export const BY_TYPE_INDEX = indexDefinition('byType');
 export const BY_OWNER_INDEX = indexDefinition('byOwner');
 export const BY_SCOPE_INDEX = indexDefinition('byScope');
+export const BY_ACCOUNT_INDEX = indexDefinition('byAccount');
 
 /** The table's own key, queried like an index (no index name). */
 export const BASE_TABLE = { name: undefined, ...TABLE_KEY } as const;
@@ -62,19 +80,22 @@ export type KeyedIndex =
   | typeof EXPIRY_INDEX
   | typeof BY_TYPE_INDEX
   | typeof BY_OWNER_INDEX
-  | typeof BY_SCOPE_INDEX;
+  | typeof BY_SCOPE_INDEX
+  | typeof BY_ACCOUNT_INDEX;
 
 /** Key prefixes, from the partition declarations the stack's grants are made of. */
 const PREFIX = {
   certificate: partitionPrefix(TABLE_PARTITIONS.certificate),
   identity: partitionPrefix(TABLE_PARTITIONS.identity),
   audit: partitionPrefix(TABLE_PARTITIONS.audit),
+  idempotency: partitionPrefix(TABLE_PARTITIONS.idempotency),
   policyHistory: partitionPrefix(TABLE_PARTITIONS.policyHistory),
   enrollmentToken: partitionPrefix(TABLE_PARTITIONS.enrollmentToken),
   expiry: partitionPrefix(INDEX_PARTITIONS.expiry),
   byType: partitionPrefix(INDEX_PARTITIONS.byType),
   byOwner: partitionPrefix(INDEX_PARTITIONS.byOwner),
   byScope: partitionPrefix(INDEX_PARTITIONS.byScope),
+  byAccount: partitionPrefix(INDEX_PARTITIONS.byAccount),
   discoveredIdentity: partitionPrefix(TABLE_PARTITIONS.discoveredIdentity),
 } as const;
 
@@ -111,27 +132,67 @@ export function caChainKey(caId: string): Record<string, string> {
   return tableKey(caChainPartition(caId), 'CHAIN');
 }
 
-export function auditKey(at: string, eventId: string): Record<string, string> {
-  const when = iso(at);
-  return tableKey(`${PREFIX.audit}${when.slice(0, 10)}`, `${when}#${eventId}`);
+/**
+ * How many partitions each burst-prone partition (an audit day, an expiry day, the idempotency records, an identity
+ * type, owner or account in the listing indexes, a discovery scope) is split in. The design load is a run writing
+ * 10,000 changed identities in a burst, and issuance at
+ * hundreds per second, each with its audit entry, expiry entry and idempotency record; DynamoDB takes about 1,000
+ * writes per second per partition. 16 shards put 10,000 / 16 ≈ 625 writes of such a burst on each, and issuance at
+ * hundreds per second some tens per second on each: both well below 1,000/s. Reading a day queries all 16 shards (in
+ * parallel), so the count stays this small.
+ */
+export const BURST_SHARDS = 16;
+
+/** The burst shard of an item, one hex digit from a hash of its unique id: the same id always lands in the same. */
+export function burstShard(uniqueId: string): string {
+  return ((createHash('sha256').update(uniqueId).digest()[0] ?? 0) % BURST_SHARDS).toString(16);
 }
 
-/** The audit partition of one UTC day. */
-export function auditPartition(day: Date): string {
-  return `${PREFIX.audit}${utcDay(day)}`;
+/** Every burst shard, in order (`0`…`f`). */
+export const ALL_BURST_SHARDS: readonly string[] = Array.from({ length: BURST_SHARDS }, (_, shard) =>
+  shard.toString(16),
+);
+
+export function auditKey(at: string, eventId: string): Record<string, string> {
+  const when = iso(at);
+  return tableKey(auditPartition(new Date(when), burstShard(eventId)), `${when}#${eventId}`);
+}
+
+/** One shard of the audit partitions of a UTC day. */
+export function auditPartition(day: Date, shard: string): string {
+  return `${PREFIX.audit}${utcDay(day)}#${shard}`;
+}
+
+/** Every audit partition of a UTC day, one a shard: reading the day merges them by sort key. */
+export function auditPartitions(day: Date): string[] {
+  return ALL_BURST_SHARDS.map((shard) => auditPartition(day, shard));
 }
 
 /** The expiry index attributes an active certificate carries; revocation REMOVEs them. */
 export function expiryAttributes(notAfter: string, serialNumber: string): Record<string, string> {
   const when = iso(notAfter);
   return {
-    [EXPIRY_INDEX.partitionKey]: expiryPartition(new Date(when)),
+    [EXPIRY_INDEX.partitionKey]: expiryPartition(new Date(when), burstShard(serialNumber)),
     [EXPIRY_INDEX.sortKey]: `${when}#${serialNumber}`,
   };
 }
 
-export function expiryPartition(day: Date): string {
-  return `${PREFIX.expiry}${utcDay(day)}`;
+/** One shard of the expiry index partitions of a UTC day. */
+export function expiryPartition(day: Date, shard: string): string {
+  return `${PREFIX.expiry}${utcDay(day)}#${shard}`;
+}
+
+/** Every expiry index partition of a UTC day, one a shard. */
+export function expiryPartitions(day: Date): string[] {
+  return ALL_BURST_SHARDS.map((shard) => expiryPartition(day, shard));
+}
+
+/**
+ * The key of an idempotency record: its shard of the `IDEMPOTENCY#` partitions by the hashed idempotency key
+ * Powertools hands over, and that key as the sort key.
+ */
+export function idempotencyRecordKey(hashedKey: string): Record<string, string> {
+  return tableKey(`${PREFIX.idempotency}${burstShard(hashedKey)}`, hashedKey);
 }
 
 /**
@@ -142,40 +203,88 @@ export function expirySortBounds(from: Date, to: Date): readonly [string, string
   return [from.toISOString(), to.toISOString()];
 }
 
+/** What an identity's listing keys are made of; issued ones have no account, unowned ones no owner. */
 export interface IdentityIndexFields {
   readonly identityId: string;
-  readonly type: IdentityType;
-  readonly status: IdentityStatus;
-  readonly owner: string;
+  readonly type: AnyIdentityType;
+  readonly source: IdentitySource;
+  readonly status: AnyIdentityStatus;
+  readonly owner: string | undefined;
+  readonly account?: string | undefined;
+  /** When the identity was created (issued) or first seen (discovered). */
   readonly createdAt: string;
 }
 
-/** The byType and byOwner attributes of an identity; the sort keys change with its status. */
+/**
+ * The byType, byOwner and byAccount attributes of an identity. Partitions hold the type, owner or account and the
+ * identity's burst shard, so that a discovery run writing 10,000 identities of one type, owner or account puts about
+ * 625 writes on each; sort keys hold the enumerated fields (type, source, status) first, so that any filter on them
+ * is a few prefixes. The sort keys change with the status; the partitions only with the owner.
+ */
 export function identityIndexAttributes(identity: IdentityIndexFields): Record<string, string> {
-  const tail = `${iso(identity.createdAt)}#${identity.identityId}`;
+  const shard = burstShard(identity.identityId);
+  const tail = `${identity.status}#${iso(identity.createdAt)}#${identity.identityId}`;
+  const typed = `${identity.type}#${identity.source}#${tail}`;
   return {
-    [BY_TYPE_INDEX.partitionKey]: typePartition(identity.type),
-    [BY_TYPE_INDEX.sortKey]: `${identity.status}#${tail}`,
-    [BY_OWNER_INDEX.partitionKey]: ownerPartition(identity.owner),
-    [BY_OWNER_INDEX.sortKey]: `${identity.type}#${identity.status}#${tail}`,
+    [BY_TYPE_INDEX.partitionKey]: `${PREFIX.byType}${identity.type}#${shard}`,
+    [BY_TYPE_INDEX.sortKey]: `${identity.source}#${tail}`,
+    ...(identity.owner === undefined
+      ? {}
+      : {
+          [BY_OWNER_INDEX.partitionKey]: `${PREFIX.byOwner}${identity.owner}#${shard}`,
+          [BY_OWNER_INDEX.sortKey]: typed,
+        }),
+    ...(identity.account === undefined
+      ? {}
+      : {
+          [BY_ACCOUNT_INDEX.partitionKey]: `${PREFIX.byAccount}${identity.account}#${shard}`,
+          [BY_ACCOUNT_INDEX.sortKey]: typed,
+        }),
   };
 }
 
-export function typePartition(type: IdentityType): string {
-  return `${PREFIX.byType}${type}`;
+/** One Query of a listing: an index partition and, optionally, a sort key prefix. */
+export interface ListingQuery {
+  readonly index: typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX | typeof BY_ACCOUNT_INDEX;
+  readonly partition: string;
+  readonly beginsWith?: string;
 }
 
-/** byType sort key prefix; undefined when every status is wanted. */
-export function typeSortPrefix(status: IdentityStatus | undefined): string | undefined {
-  return status === undefined ? undefined : `${status}#`;
-}
-
-export function ownerPartition(owner: string): string {
-  return `${PREFIX.byOwner}${owner}`;
-}
-
-export function ownerSortPrefix(type: IdentityType, status: IdentityStatus | undefined): string {
-  return status === undefined ? `${type}#` : `${type}#${status}#`;
+/**
+ * The queries that list the identities a filter selects, each a key condition: byAccount with an account, byOwner
+ * with an owner, else byType; within it, the (type, source) pairs the filter admits (at most eight) and the status
+ * become sort key prefixes, and every shard of each partition is read. So a listing reads only what it returns; it
+ * costs at most 8 × 16 Queries, most of them on empty or small partitions, and an owner and an account together are
+ * refused (no index holds both).
+ */
+export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] {
+  if (filter.owner !== undefined && filter.account !== undefined) {
+    throw new RangeError('an identity listing filters by owner or by account, not both');
+  }
+  const pairs = typeSourcePairs(filter);
+  const status = filter.status === undefined ? '' : `${filter.status}#`;
+  const queries: ListingQuery[] = [];
+  const add = (index: ListingQuery['index'], partition: string, beginsWith: string) => {
+    for (const shard of ALL_BURST_SHARDS) {
+      queries.push({ index, partition: `${partition}#${shard}`, ...(beginsWith === '' ? {} : { beginsWith }) });
+    }
+  };
+  const bySource = filter.source !== undefined || filter.status !== undefined;
+  if (filter.owner !== undefined || filter.account !== undefined) {
+    const [index, partition] =
+      filter.owner !== undefined
+        ? [BY_OWNER_INDEX, `${PREFIX.byOwner}${filter.owner}`]
+        : [BY_ACCOUNT_INDEX, `${PREFIX.byAccount}${filter.account}`];
+    // Narrow by pair only when something besides the partition narrows: else one unprefixed walk of the shards.
+    if (filter.type === undefined && !bySource) add(index, partition, '');
+    else if (!bySource && filter.type !== undefined) add(index, partition, `${filter.type}#`);
+    else for (const pair of pairs) add(index, partition, `${pair.type}#${pair.source}#${status}`);
+    return queries;
+  }
+  const types = [...new Set(pairs.map((pair) => pair.type))];
+  if (!bySource) for (const type of types) add(BY_TYPE_INDEX, `${PREFIX.byType}${type}`, '');
+  else for (const pair of pairs) add(BY_TYPE_INDEX, `${PREFIX.byType}${pair.type}`, `${pair.source}#${status}`);
+  return queries;
 }
 
 /**
@@ -212,32 +321,33 @@ export function enrollmentTokenKey(tokenHash: string): Record<string, string> {
   return tableKey(`${PREFIX.enrollmentToken}${tokenHash}`, 'ETOKEN');
 }
 
-/**
- * A scope's identities are spread over this many partitions of the byScope index (by their id), so that a burst of
- * 10,000 new identities of one account puts about 600 writes on each instead of all on one; a listing queries them
- * all (in parallel).
- */
-export const SCOPE_SHARDS = 16;
-
 export function discoveredIdentityKey(identityId: string): Record<string, string> {
   return tableKey(`${PREFIX.discoveredIdentity}${identityId}`, 'DID');
 }
 
-/** The byScope partition of one shard of a scope. */
-export function scopePartition(scope: { source: string; account: string; region: string }, shard: number): string {
-  return `${PREFIX.byScope}${scope.source}#${scope.account}#${scope.region}#${shard.toString(16)}`;
+/** Whether a table item (or index item) is a discovered identity, by its table partition key. */
+export function isDiscoveredIdentityItem(item: Readonly<Record<string, unknown>>): boolean {
+  const pk = item[TABLE_KEY.partitionKey];
+  return typeof pk === 'string' && pk.startsWith(PREFIX.discoveredIdentity);
 }
 
-/** The byScope attributes of a discovered identity: its scope's shard by a hash of its id, and its id. */
+/** The byScope partition of one shard of a scope. */
+export function scopePartition(scope: { source: string; account: string; region: string }, shard: string): string {
+  return `${PREFIX.byScope}${scope.source}#${scope.account}#${scope.region}#${shard}`;
+}
+
+/**
+ * The byScope attributes of a discovered identity: its scope's shard by a hash of its id (so a burst of 10,000 new
+ * identities of one scope puts about 625 writes on each shard; reading a scope queries them all), and its id.
+ */
 export function scopeIndexAttributes(identity: {
   identityId: string;
   source: string;
   account: string;
   region: string;
 }): Record<string, string> {
-  const shard = createHash('sha256').update(identity.identityId).digest()[0] ?? 0;
   return {
-    [BY_SCOPE_INDEX.partitionKey]: scopePartition(identity, shard % SCOPE_SHARDS),
+    [BY_SCOPE_INDEX.partitionKey]: scopePartition(identity, burstShard(identity.identityId)),
     [BY_SCOPE_INDEX.sortKey]: identity.identityId,
   };
 }

@@ -5,11 +5,13 @@ import { z } from 'zod';
 import { partitionPrefix, TABLE_PARTITIONS } from '#lib/config/inventory-table.ts';
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
+import { discoveryRunFromItem } from './dynamodb-discovery-runs.ts';
 import { auditSchema } from './dynamodb-inventory.ts';
 import { TABLE_KEY } from './dynamodb-keys.ts';
 
 const AUDIT_PREFIX = partitionPrefix(TABLE_PARTITIONS.audit);
 const DISCOVERED_PREFIX = partitionPrefix(TABLE_PARTITIONS.discoveredIdentity);
+const DISCOVERY_RUNS = TABLE_PARTITIONS.discoveryRuns;
 
 const streamRecord = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
@@ -28,10 +30,10 @@ export function streamPosition(record: DynamoDBRecord): string | undefined {
 
 /**
  * What a stream record (as Lambda delivers it, attribute values in their JSON form) committed, as the publisher needs
- * it: the audit entry an INSERT into an audit partition wrote, or a discovered identity's item with its image before
- * (both parsed like any item read back); every other record (issued inventory items, policies, tokens, idempotency
- * records, TTL deletions) carries no event of its own.
- * @throws Error when the record is malformed or its audit entry does not parse: a poison record.
+ * it: the audit entry an INSERT into an audit partition wrote, a discovered identity's item or a discovery run's item
+ * with its image before (all parsed like any item read back); every other record (issued inventory items, policies,
+ * tokens, idempotency records, TTL deletions) carries no event of its own.
+ * @throws Error when the record is malformed or its item does not parse: a poison record.
  */
 export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
   const parsed = streamRecord.parse(record);
@@ -50,6 +52,16 @@ export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
       discovered: {
         before: old === undefined ? undefined : discoveredIdentityFromItem(plain(old)),
         after: discoveredIdentityFromItem(plain(parsed.dynamodb.NewImage)),
+      },
+    };
+  }
+  if (parsed.eventName !== 'REMOVE' && pk === DISCOVERY_RUNS) {
+    const old = parsed.dynamodb.OldImage;
+    return {
+      position,
+      discoveryRun: {
+        before: old === undefined ? undefined : discoveryRunFromItem(plain(old)),
+        after: discoveryRunFromItem(plain(parsed.dynamodb.NewImage)),
       },
     };
   }

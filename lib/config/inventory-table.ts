@@ -16,14 +16,16 @@ export const INVENTORY_TABLE = {
    */
   streamViewType: 'NEW_AND_OLD_IMAGES',
   indexes: [
-    /** Sparse: only active certificates carry these attributes; partitioned by the UTC day of notAfter. */
+    /** Sparse: only active certificates carry these attributes; partitioned by the UTC day of notAfter, 16 shards a day. */
     { name: 'expiry', partitionKey: 'expiryDay', sortKey: 'expirySk' },
-    /** Identities by type, sorted by status then creation. */
+    /** Identities, issued and discovered, by type (16 shards each), sorted by source, status, then creation. */
     { name: 'byType', partitionKey: 'typePk', sortKey: 'typeSk' },
-    /** Identities by owner, sorted by type, status, then creation. */
+    /** Identities by owner (16 shards each), sorted by type, source, status, then creation. Sparse: unowned are not. */
     { name: 'byOwner', partitionKey: 'ownerPk', sortKey: 'ownerSk' },
     /** Discovered identities by the scope that found them (source, account, region), in 16 shards each. */
     { name: 'byScope', partitionKey: 'scopePk', sortKey: 'scopeSk' },
+    /** Discovered identities by AWS account (16 shards each), sorted by type, source, status, then first seen. */
+    { name: 'byAccount', partitionKey: 'accountPk', sortKey: 'accountSk' },
   ],
 } as const;
 
@@ -43,7 +45,7 @@ export const TABLE_PARTITIONS = {
   currentPolicies: 'POLICY',
   policyHistory: 'POLICYV#*',
   enrollmentToken: 'ETOKEN#*',
-  idempotency: 'IDEMPOTENCY',
+  idempotency: 'IDEMPOTENCY#*',
   discoveredIdentity: 'DID#*',
   discoveryRuns: 'DRUN',
 } as const;
@@ -55,6 +57,7 @@ export const INDEX_PARTITIONS: { readonly [N in InventoryIndexName]: string } = 
   byType: 'TYPE#*',
   byOwner: 'OWNER#*',
   byScope: 'DSCOPE#*',
+  byAccount: 'ACCOUNT#*',
 };
 
 /** The fixed part of a `<prefix>*` partition pattern: what every key of that partition starts with. */

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'certificate:read',
   'certificate:revoke',
   'inventory:read',
+  'inventory:write',
   'policy:read',
   'policy:write',
   'enrollment-token:create',
@@ -24,11 +25,18 @@ export type Permission = (typeof PERMISSIONS)[number];
 
 /**
  * The roles of the people and tools that operate the plane. Workloads only ask for certificates, and policies decide
- * which; operators revoke and read; auditors only read; admins do everything.
+ * which; operators revoke, read, run discovery and annotate identities; auditors only read; admins do everything.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   admin: PERMISSIONS,
-  operator: ['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read', 'discovery:run'],
+  operator: [
+    'certificate:read',
+    'certificate:revoke',
+    'inventory:read',
+    'inventory:write',
+    'policy:read',
+    'discovery:run',
+  ],
   auditor: ['certificate:read', 'inventory:read', 'policy:read', 'audit:read'],
   workload: ['certificate:issue'],
 };
@@ -47,6 +55,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   'revoke-certificate': 'certificate:revoke',
   'list-identities': 'inventory:read',
   'get-identity': 'inventory:read',
+  'update-identity': 'inventory:write',
   'list-policies': 'policy:read',
   'get-policy': 'policy:read',
   'put-policy': 'policy:write',

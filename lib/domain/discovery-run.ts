@@ -62,6 +62,30 @@ export function runStatus(parts: readonly RunPart[]): RunStatus {
   return succeeded === 0 ? 'failed' : 'partial';
 }
 
+/**
+ * When a scope (source, account, region) was last read to its end: the latest finish of a succeeded part of it
+ * among these runs, leaving out one run (the one in progress). Undefined when none of them read it.
+ */
+export function lastScopeSuccess(
+  runs: readonly DiscoveryRun[],
+  scope: Pick<RunPart, 'source' | 'account' | 'region'>,
+  exceptRunId?: string,
+): string | undefined {
+  const key = partKey(scope);
+  let latest: string | undefined;
+  for (const run of runs) {
+    if (run.runId === exceptRunId) continue;
+    for (const part of run.parts) {
+      if (part.status !== 'succeeded' || part.finishedAt === undefined || partKey(part) !== key) continue;
+      if (latest === undefined || part.finishedAt > latest) latest = part.finishedAt;
+    }
+  }
+  return latest;
+}
+
+/** How many recent runs are searched for a scope's last success. */
+export const RECENT_RUNS = 50;
+
 /** A run id that sorts by start time: `<UTC yyyymmddThhmmss>-<random>`. */
 export function newRunId(startedAt: Date, random: string): string {
   return `${startedAt.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${random}`;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IdentityAnnotations } from './identity-catalog.ts';
 
 /**
  * Discovered machine identities: what the discovery sources observe in AWS accounts, and how the inventory keeps one
@@ -78,7 +79,7 @@ export function observationHash(observation: Observation): string {
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
-/** The owner of a discovered identity: the `owner` tag, then `team`; else none. A manual owner wins (later). */
+/** The owner a discovered identity's tags give: the `owner` tag, then `team`; else none. A manual owner wins. */
 export function ownerFromTags(tags: Readonly<Record<string, string>>): string | undefined {
   return tags.owner ?? tags.Owner ?? tags.team ?? tags.Team;
 }
@@ -101,7 +102,10 @@ export interface DiscoveryScopeKey {
  */
 export interface DiscoveredIdentity extends Observation {
   readonly identityId: string;
+  /** The manual owner when one is set, else the one its tags give ({@link ownerFromTags}). */
   readonly owner: string | undefined;
+  /** Owner, purpose and tags people set with `PATCH /v1/identities/{id}`; discovery keeps them. */
+  readonly annotations?: IdentityAnnotations;
   readonly observationHash: string;
   readonly status: DiscoveredStatus;
   /** Completed runs of its scope in a row that did not see it; 0 while it is seen. */
@@ -109,6 +113,11 @@ export interface DiscoveredIdentity extends Observation {
   readonly firstSeenAt: string;
   /** When its observation or status last changed. */
   readonly changedAt: string;
+  /**
+   * While it is being missed: when its scope was last read to its end before the first miss, i.e. when it was last
+   * seen (absent when no earlier read is known). A seen identity has none: its scope's last success is when.
+   */
+  readonly lastSeenAt?: string;
   /** Incremented by every write: optimistic concurrency, and the event id of the change it made. */
   readonly version: number;
 }
@@ -127,7 +136,7 @@ export function afterSeen(
   at: string,
 ): { identity: DiscoveredIdentity; change: DiscoveryChange | undefined } | undefined {
   const hash = observationHash(observation);
-  const owner = ownerFromTags(observation.tags);
+  const owner = existing?.annotations?.owner ?? ownerFromTags(observation.tags);
   if (existing === undefined) {
     return {
       change: 'new',
@@ -146,11 +155,12 @@ export function afterSeen(
   }
   const changed = existing.observationHash !== hash;
   const reappeared = existing.status !== 'active';
-  if (!changed && !reappeared && existing.missedRuns === 0) return undefined;
+  if (!changed && !reappeared && existing.missedRuns === 0 && existing.owner === owner) return undefined;
+  const { lastSeenAt: _missedSince, ...seen } = existing;
   return {
     change: reappeared ? 'reappeared' : changed ? 'changed' : undefined,
     identity: {
-      ...existing,
+      ...seen,
       ...observation,
       owner,
       observationHash: hash,
@@ -165,20 +175,30 @@ export function afterSeen(
 /**
  * The identity after a completed run of its scope did not see it, or undefined when nothing changes: the streak
  * grows, and reaching `missingAfterRuns` makes it `missing` (once: a missing identity is not written again until it
- * is seen). Never called for a run whose part failed: an identity that could not be read is not missing.
+ * is seen). `scopeLastReadAt` is when its scope was last read to its end before this run. Never called for a run whose part failed: an identity that could not be read is not missing.
  */
 export function afterMissed(
   existing: DiscoveredIdentity,
   missingAfterRuns: number,
   at: string,
+  scopeLastReadAt?: string,
 ): { identity: DiscoveredIdentity; change: DiscoveryChange } | undefined {
   if (existing.status !== 'active') return undefined;
   const missedRuns = existing.missedRuns + 1;
   const missing = missedRuns >= missingAfterRuns;
+  // The first miss remembers when it was last seen: the scope's previous read, or its own sighting if later.
+  const lastSeenAt =
+    existing.missedRuns > 0
+      ? existing.lastSeenAt
+      : [scopeLastReadAt, existing.changedAt]
+          .filter((t) => t !== undefined)
+          .sort()
+          .at(-1);
   return {
     change: missing ? 'missing' : 'missed',
     identity: {
       ...existing,
+      ...(lastSeenAt === undefined ? {} : { lastSeenAt }),
       missedRuns,
       status: missing ? 'missing' : 'active',
       changedAt: missing ? at : existing.changedAt,

@@ -1,3 +1,4 @@
+import type { IdentityAnnotations } from './identity-catalog.ts';
 import type { RevocationReason } from './revocation-reason.ts';
 
 /** A name a certificate is issued for, exactly as it appears in the subjectAltName extension. */
@@ -52,8 +53,15 @@ export interface IdentityRecord {
   readonly identityId: string;
   readonly type: IdentityType;
   readonly status: IdentityStatus;
-  /** The policy's `owner` tag, else the principal id of the requester. */
+  /** The manual owner when one is set, else {@link IdentityRecord.derivedOwner}. */
   readonly owner: string;
+  /**
+   * The owner issuance gave it: the token's, else the policy's `owner` tag, else the requester's principal id. Absent
+   * on records from before annotations, where it is `owner`.
+   */
+  readonly derivedOwner?: string;
+  /** Owner, purpose and tags people set with `PATCH /v1/identities/{id}`. */
+  readonly annotations?: IdentityAnnotations;
   /** The policy it was issued under, and the tags that policy stamped. */
   readonly policy: string;
   readonly tags: Readonly<Record<string, string>>;
@@ -64,6 +72,8 @@ export interface IdentityRecord {
   readonly expiresAt: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Incremented by every change (revocation, annotation): the ETag a `PATCH` names in `If-Match`. */
+  readonly version: number;
 }
 
 export const AUDIT_ACTIONS = [
@@ -74,6 +84,7 @@ export const AUDIT_ACTIONS = [
   'PolicyUpdated',
   'PolicyDeleted',
   'EnrollmentTokenCreated',
+  'IdentityUpdated',
 ] as const;
 
 /** One audited action. `details` never holds secrets: ids, serials, fingerprints, names. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DISCOVERED_IDENTITY_ID, DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
-import { IDENTITY_STATUSES, IDENTITY_TYPES } from '#lib/domain/inventory.ts';
+import { ALL_IDENTITY_STATUSES, ALL_IDENTITY_TYPES, IDENTITY_SOURCES } from '#lib/domain/identity-catalog.ts';
 import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
 
@@ -39,7 +39,7 @@ export const idempotencyHeaders = z.object({
 
 const versionTag = z
   .string()
-  .regex(/^(W\/)?"?\d{1,10}"?$/, 'must be the policy version from its ETag, e.g. "3"')
+  .regex(/^(W\/)?"?\d{1,10}"?$/, 'must be the version from the ETag, e.g. "3"')
   .transform((v) => Number(v.replace(/\D/g, '')));
 
 /** Optimistic concurrency of policy writes: `If-Match` names the version replaced, `If-None-Match: *` creates. */
@@ -81,10 +81,14 @@ export const identityPathParams = z.strictObject({
   }),
 });
 
+const accountId = z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits');
+
 export const listIdentitiesQuery = z.strictObject({
-  type: z.enum(IDENTITY_TYPES).optional(),
-  status: z.enum(IDENTITY_STATUSES).optional(),
-  owner: z.string().min(1).max(2048).optional(),
+  type: z.enum(ALL_IDENTITY_TYPES).optional().describe('the kind of identity'),
+  source: z.enum(IDENTITY_SOURCES).optional().describe('issued by this plane, or the discovery source that found it'),
+  status: z.enum(ALL_IDENTITY_STATUSES).optional(),
+  owner: z.string().min(1).max(2048).optional().describe('its owner (not with account)'),
+  account: accountId.optional().describe('the AWS account a discovered identity is in (not with owner)'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).max(4096).optional(),
 });
@@ -104,13 +108,34 @@ export const startDiscoveryRunBody = z.strictObject({
     .optional()
     .describe('the sources to read; all by default'),
   accounts: z
-    .array(z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits'))
+    .array(accountId)
     .min(1)
     .max(1000)
     .refine((list) => new Set(list).size === list.length, 'list each account once')
     .optional()
     .describe('the accounts to read, among those configured; all by default'),
 });
+
+/** `If-Match` on an identity: the version (its ETag) the change applies to. */
+export const identityWriteHeaders = z.object({
+  'if-match': versionTag.optional().describe('the version (ETag of GET /v1/identities/{id}) this change applies to'),
+});
+
+const annotationTags = z
+  .record(
+    z.string().regex(/^[\w.:/=+@-]{1,128}$/, 'a tag key is 1-128 letters, digits or _ . : / = + @ -'),
+    z.string().max(256, 'a tag value is at most 256 characters'),
+  )
+  .refine((tags) => Object.keys(tags).length <= 50, 'at most 50 tags');
+
+/** `PATCH /v1/identities/{id}`: a value sets the field, `null` clears it, an absent field is left as it is. */
+export const updateIdentityBody = z
+  .strictObject({
+    owner: z.string().trim().min(1).max(256).nullable().optional().describe('who owns it; wins over tags'),
+    purpose: z.string().trim().min(1).max(1024).nullable().optional().describe('what it is for'),
+    tags: annotationTags.nullable().optional().describe("the control plane's tags for it (replaced as a whole)"),
+  })
+  .refine((body) => Object.values(body).some((v) => v !== undefined), 'send at least one of owner, purpose, tags');
 
 export const discoveryRunPathParams = z.strictObject({
   id: z.string().regex(/^\d{8}T\d{6}Z-[A-Za-z0-9]{1,32}$/, 'must be a run id as returned by POST /v1/discovery/runs'),
@@ -130,6 +155,7 @@ export const ROUTE_INPUTS = {
   'revoke-certificate': { params: serialPathParams, body: revokeCertificateBody, headers: idempotencyHeaders },
   'list-identities': { query: listIdentitiesQuery },
   'get-identity': { params: identityPathParams },
+  'update-identity': { params: identityPathParams, body: updateIdentityBody, headers: identityWriteHeaders },
   'list-policies': {},
   'get-policy': { params: policyPathParams },
   'put-policy': { params: policyPathParams, body: putPolicyBody, headers: policyWriteHeaders },

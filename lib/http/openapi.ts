@@ -17,7 +17,9 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'get-certificate': 'A certificate record and its PEM',
   'revoke-certificate': 'Revoke a certificate (idempotent)',
   'list-identities': 'List identities, filtered and paginated',
-  'get-identity': 'One identity',
+  'get-identity':
+    'One identity, with its facts, when it was last seen and linked certificates; its version is the ETag',
+  'update-identity': "Set an identity's owner, purpose and tags (If-Match on its version)",
   'list-policies': 'List the issuance policies',
   'get-policy': 'One issuance policy; its version is the ETag',
   'put-policy': 'Create (If-None-Match: *) or replace (If-Match: "<version>") an issuance policy',

@@ -1,5 +1,5 @@
 import { ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
-import { policyWriteHeaders } from './api-schemas.ts';
+import { identityWriteHeaders, policyWriteHeaders } from './api-schemas.ts';
 
 /**
  * The version a policy write expects, from `If-Match: "<version>"` (replace that version) or `If-None-Match: *`
@@ -22,5 +22,19 @@ export function expectedVersion(headers: Readonly<Record<string, string | undefi
     creating
       ? 'Send If-Match: "<version>" (the ETag of GET /v1/policies/{name}) to replace a policy, or If-None-Match: * to create one.'
       : 'Send If-Match: "<version>" (the ETag of GET /v1/policies/{name}) to delete a policy.',
+  );
+}
+
+/**
+ * The version a change of another resource expects, from `If-Match: "<version>"`; 428 without it.
+ * @param readWith the request that reads the resource and its ETag, for the error message.
+ */
+export function ifMatchVersion(headers: Readonly<Record<string, string | undefined>>, readWith: string): number {
+  const parsed = identityWriteHeaders.parse({ 'if-match': headers['if-match'] });
+  if (parsed['if-match'] !== undefined) return parsed['if-match'];
+  throw new ControlPlaneError(
+    'PRECONDITION_REQUIRED',
+    428,
+    `Send If-Match: "<version>" with the ETag of ${readWith}, so that a change is never made blind.`,
   );
 }

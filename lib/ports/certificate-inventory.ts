@@ -1,18 +1,11 @@
-import type {
-  AuditRecord,
-  CertificateRecord,
-  IdentityRecord,
-  IdentityStatus,
-  IdentityType,
-} from '#lib/domain/inventory.ts';
+import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
+import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
+import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { RevocationReason } from '#lib/domain/revocation-reason.ts';
 import type { TokenSpend } from './enrollment-token-store.ts';
 
-export interface IdentityFilter {
-  readonly type?: IdentityType | undefined;
-  readonly status?: IdentityStatus | undefined;
-  readonly owner?: string | undefined;
-}
+/** An identity as a listing shows it: an issued one whole, a discovered one without its facts. */
+export type ListedIdentity = IdentityRecord | Omit<DiscoveredIdentity, 'facts' | 'observationHash'>;
 
 export interface Page<T> {
   readonly items: T[];
@@ -47,8 +40,16 @@ export interface CertificateInventory {
   }): Promise<void>;
   getCertificate(serialNumber: string): Promise<CertificateRecord | undefined>;
   getIdentity(identityId: string): Promise<IdentityRecord | undefined>;
-  /** Throws `ValidationError` with code `INVALID_CURSOR` for a cursor this inventory did not hand out for this filter. */
-  listIdentities(filter: IdentityFilter, page: { limit: number; cursor?: string }): Promise<Page<IdentityRecord>>;
+  /**
+   * Replaces an issued identity with its next version (`identity.version`) and writes the audit entry, atomically.
+   * @throws ConflictError `IDENTITY_VERSION_MISMATCH` when the stored version is not `identity.version - 1`.
+   */
+  recordIdentityUpdate(identity: IdentityRecord, audit: AuditRecord): Promise<void>;
+  /**
+   * Issued and discovered identities matching the filter (at most one of owner and account), one page at a time.
+   * Throws `ValidationError` with code `INVALID_CURSOR` for a cursor this inventory did not hand out for this filter.
+   */
+  listIdentities(filter: IdentityListFilter, page: { limit: number; cursor?: string }): Promise<Page<ListedIdentity>>;
   /**
    * Marks an active certificate (and its identity) revoked and writes the audit entry, atomically, on the condition
    * that the certificate is still active. Returns `false` and writes nothing when it is not (absent or revoked).

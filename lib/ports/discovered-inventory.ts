@@ -1,4 +1,5 @@
 import type { DiscoveredIdentity, DiscoveryScopeKey } from '#lib/domain/discovery.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
 
 /**
  * The discovered identities of the inventory. Reads are by id (batched) and by scope (the identities a source found in
@@ -16,4 +17,10 @@ export interface DiscoveredInventory {
    * @throws ConflictError `CONCURRENT_UPDATE` when another writer got there first: the unit of work is retried.
    */
   write(identities: readonly DiscoveredIdentity[]): Promise<void>;
+  /**
+   * Writes an identity's next version (a change of its annotations) and the audit entry, atomically, on condition
+   * that its stored version is the one before.
+   * @throws ConflictError `IDENTITY_VERSION_MISMATCH` when it changed since it was read (nothing is written).
+   */
+  recordUpdate(identity: DiscoveredIdentity, audit: AuditRecord): Promise<void>;
 }

@@ -47,6 +47,8 @@ export async function discoverScope(
      * counts no missed run: the next run that reads the scope from its start does.
      */
     readonly resumeFrom?: string | undefined;
+    /** When this scope was last read to its end before this run: an identity missed now was last seen then. */
+    readonly scopeLastReadAt?: string | undefined;
   },
 ): Promise<ScopeCounts> {
   const counts: Record<keyof ScopeCounts, number> = {
@@ -94,7 +96,7 @@ export async function discoverScope(
     const writes: DiscoveredIdentity[] = [];
     for (const identity of page) {
       if (seen.has(identity.identityId)) continue;
-      const next = afterMissed(identity, options.missingAfterRuns, now);
+      const next = afterMissed(identity, options.missingAfterRuns, now, options.scopeLastReadAt);
       if (next === undefined) continue;
       writes.push(next.identity);
       tally(next.change);

@@ -114,6 +114,7 @@ export async function issueCertificate(
     expiresAt: notAfter,
     createdAt: at,
     updatedAt: at,
+    version: 1,
   };
   const audit: AuditRecord = {
     eventId: randomUUID(),

@@ -1,5 +1,6 @@
 import { type CatalogEvent, EVENT_SOURCE, parseCatalogEvent } from '#events/catalog.ts';
 import { canonicalJson, type DiscoveredIdentity } from '#lib/domain/discovery.ts';
+import { type DiscoveryRun, type PartCounts, type PartStatus, runStatus } from '#lib/domain/discovery-run.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
 
@@ -54,6 +55,12 @@ export function eventFromAudit(audit: AuditRecord): CatalogEvent {
       });
     case 'CaBootstrapped':
       return event('CaBootstrapped', { caId: targetId(audit.target) });
+    case 'IdentityUpdated':
+      return event('IdentityUpdated', {
+        identityId: targetId(audit.target),
+        fields: split(d.fields),
+        identityVersion: Number(d.version),
+      });
   }
 }
 
@@ -97,6 +104,45 @@ export function eventFromDiscovered(
 }
 
 /**
+ * The event a write of a discovery run stands for: `DiscoveryRunCompleted` when it is the write that finished the run
+ * (its status, derived from its parts, goes from `running`, or from nothing, to a final one), else undefined (progress,
+ * or a write to a run already finished). Its id, `<runId>:completed`, is the same however often the record is delivered;
+ * a run that a late redelivered unit reopens and finishes again gets the same id, so consumers see its first finish.
+ */
+export function eventFromDiscoveryRun(before: DiscoveryRun | undefined, after: DiscoveryRun): CatalogEvent | undefined {
+  const status = runStatus(after.parts);
+  if (status === 'running') return undefined;
+  if (before !== undefined && runStatus(before.parts) !== 'running') return undefined;
+  const finished = after.parts.flatMap((p) => (p.finishedAt === undefined ? [] : [p.finishedAt]));
+  const completedAt = finished.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a), after.startedAt);
+  const byStatus = (s: PartStatus) => after.parts.filter((p) => p.status === s).length;
+  const sum = (key: keyof PartCounts) => after.parts.reduce((total, p) => total + p.counts[key], 0);
+  return parseCatalogEvent({
+    source: EVENT_SOURCE,
+    detailType: 'DiscoveryRunCompleted',
+    detail: {
+      version: 1,
+      eventId: `${after.runId}:completed`,
+      occurredAt: completedAt,
+      actor: after.startedBy,
+      runId: after.runId,
+      status,
+      trigger: after.trigger,
+      startedAt: after.startedAt,
+      completedAt,
+      parts: { succeeded: byStatus('succeeded'), failed: byStatus('failed'), skipped: byStatus('skipped') },
+      counts: {
+        seen: sum('seen'),
+        new: sum('new'),
+        changed: sum('changed'),
+        missing: sum('missing'),
+        reappeared: sum('reappeared'),
+      },
+    },
+  });
+}
+
+/**
  * Publishes the events of a run of stream records, in stream order, and says where the stream must resume: at the
  * first record whose event was not put (or could not be made), so that it and everything after it come again. Events
  * after that point that were put will then be put again: consumers deduplicate by event id.
@@ -114,7 +160,9 @@ export async function publishCommittedChanges(
         ? eventFromAudit(change.audit)
         : change.discovered
           ? eventFromDiscovered(change.discovered.before, change.discovered.after)
-          : undefined;
+          : change.discoveryRun
+            ? eventFromDiscoveryRun(change.discoveryRun.before, change.discoveryRun.after)
+            : undefined;
       if (event) events.push({ position: change.position, event });
     } catch {
       // Publish what comes before it; this record is retried and, failing again, dead-lettered.

@@ -1,8 +1,11 @@
 import { type DiscoveredIdentity, isDiscoveredIdentityId } from '#lib/domain/discovery.ts';
-import { NotFoundError } from '#lib/domain/errors.ts';
+import { lastScopeSuccess, RECENT_RUNS } from '#lib/domain/discovery-run.ts';
+import { NotFoundError, ValidationError } from '#lib/domain/errors.ts';
+import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
-import type { CertificateInventory, IdentityFilter, Page } from '#lib/ports/certificate-inventory.ts';
+import type { CertificateInventory, ListedIdentity, Page } from '#lib/ports/certificate-inventory.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
 
 /** A certificate record with its PEM; 404 CERTIFICATE_NOT_FOUND when the serial is unknown. */
 export async function getCertificate(
@@ -14,27 +17,102 @@ export async function getCertificate(
   return record;
 }
 
-/**
- * One identity, issued (a UUID) or discovered (`d-…`, with its source's facts, first seen and last change); 404
- * IDENTITY_NOT_FOUND when the id is unknown.
- */
-export async function getIdentity(
-  deps: { inventory: CertificateInventory; discovered: DiscoveredInventory },
-  identityId: string,
-): Promise<IdentityRecord | DiscoveredIdentity> {
-  const record = isDiscoveredIdentityId(identityId)
-    ? await deps.discovered.get(identityId)
-    : await deps.inventory.getIdentity(identityId);
-  if (!record) throw new NotFoundError('IDENTITY_NOT_FOUND', `No identity with id ${identityId}.`);
-  return record;
+/** A certificate linked to an identity: its current one (issued), or the one this plane issued with its serial. */
+export interface LinkedCertificate {
+  readonly serialNumber: string;
+  readonly identityId: string;
+  readonly status: CertificateRecord['status'];
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly fingerprintSha256: string;
 }
 
-/** A page of identities matching the filter, newest last within each partition, with an opaque cursor. */
+/** One identity as `GET /v1/identities/{id}` shows it. */
+export type IdentityDetail =
+  | { readonly kind: 'issued'; readonly identity: IdentityRecord; readonly certificates: LinkedCertificate[] }
+  | {
+      readonly kind: 'discovered';
+      readonly identity: DiscoveredIdentity;
+      /** When a read of its scope last saw it; undefined when no such read is on record. */
+      readonly lastSeenAt: string | undefined;
+      readonly certificates: LinkedCertificate[];
+    };
+
+export interface GetIdentityDeps {
+  readonly inventory: CertificateInventory;
+  readonly discovered: DiscoveredInventory;
+  readonly runs: Pick<DiscoveryRunStore, 'listRuns'>;
+}
+
+function link(certificate: CertificateRecord): LinkedCertificate {
+  const { serialNumber, identityId, status, notBefore, notAfter, fingerprintSha256 } = certificate;
+  return { serialNumber, identityId, status, notBefore, notAfter, fingerprintSha256 };
+}
+
+/**
+ * A serial number as a source shows it (`0F:A1:…`, maybe with the DER sign octet) in the inventory's form: lower-case
+ * hex without colons or leading zero octets. Undefined when it is not hex.
+ */
+export function normalizedSerial(serial: unknown): string | undefined {
+  if (typeof serial !== 'string') return undefined;
+  const hex = serial.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]+$/.test(hex)) return undefined;
+  return hex.replace(/^(00)+(?=..)/, '');
+}
+
+/**
+ * One identity, issued (a UUID) or discovered (`d-…`), with the records linked to it: an issued identity's current
+ * certificate; for a discovered certificate (ACM), the certificate this plane issued with the same serial, if any
+ * (serials are 128 random bits here, so a match is ours). A discovered identity also says when it was last seen: for
+ * one seen by its scope's latest read, that read's end (from the recent runs); for one being missed, what the first
+ * miss recorded. 404 IDENTITY_NOT_FOUND when the id is unknown.
+ */
+export async function getIdentity(deps: GetIdentityDeps, identityId: string): Promise<IdentityDetail> {
+  if (!isDiscoveredIdentityId(identityId)) {
+    const identity = await deps.inventory.getIdentity(identityId);
+    if (!identity) throw identityNotFound(identityId);
+    const current = await deps.inventory.getCertificate(identity.currentSerialNumber);
+    return { kind: 'issued', identity, certificates: current ? [link(current)] : [] };
+  }
+  const identity = await deps.discovered.get(identityId);
+  if (!identity) throw identityNotFound(identityId);
+  const serial = identity.type === 'x509-certificate' ? normalizedSerial(identity.facts.serial) : undefined;
+  const [ours, lastSeenAt] = await Promise.all([
+    serial === undefined ? undefined : deps.inventory.getCertificate(serial),
+    identity.status === 'active' && identity.missedRuns === 0
+      ? deps.runs.listRuns(RECENT_RUNS).then((runs) =>
+          [lastScopeSuccess(runs, identity), identity.changedAt]
+            .filter((t) => t !== undefined)
+            .sort()
+            .at(-1),
+        )
+      : identity.lastSeenAt,
+  ]);
+  return { kind: 'discovered', identity, lastSeenAt, certificates: ours ? [link(ours)] : [] };
+}
+
+function identityNotFound(identityId: string): NotFoundError {
+  return new NotFoundError('IDENTITY_NOT_FOUND', `No identity with id ${identityId}.`);
+}
+
+/**
+ * A page of identities, issued and discovered, matching the filter, newest last within each partition, with an
+ * opaque cursor. An owner and an account together are refused: each is a partition of its own index.
+ * @throws ValidationError `UNSUPPORTED_FILTER`, `INVALID_CURSOR`.
+ */
 export function listIdentities(
   deps: { inventory: CertificateInventory },
-  filter: IdentityFilter,
+  filter: IdentityListFilter,
   page: { limit: number; cursor?: string },
-): Promise<Page<IdentityRecord>> {
+): Promise<Page<ListedIdentity>> {
+  if (filter.owner !== undefined && filter.account !== undefined) {
+    return Promise.reject(
+      new ValidationError(
+        'UNSUPPORTED_FILTER',
+        'Filter by owner or by account, not both. Narrow either with type, source or status.',
+      ),
+    );
+  }
   return deps.inventory.listIdentities(filter, page);
 }
 

@@ -1,5 +1,13 @@
 import { DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
-import { type DiscoveryRun, newRunId, partKey, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
+import {
+  type DiscoveryRun,
+  lastScopeSuccess,
+  newRunId,
+  partKey,
+  RECENT_RUNS,
+  type RunPart,
+  ZERO_COUNTS,
+} from '#lib/domain/discovery-run.ts';
 import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -139,6 +147,7 @@ export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: Discove
       {
         missingAfterRuns: deps.missingAfterRuns,
         resumeFrom,
+        scopeLastReadAt: lastScopeSuccess(await deps.runs.listRuns(RECENT_RUNS), unit, unit.runId),
         onProgress: (progress, marker) => {
           if (Date.now() - lastProgress < (deps.progressEveryMs ?? 5_000)) return;
           lastProgress = Date.now();

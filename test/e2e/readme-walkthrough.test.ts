@@ -49,3 +49,16 @@ it('discovers as the README says (without AWS credentials here: every part skipp
   expect(stdout).toContain('"status": "skipped"');
   expect(stdout).toContain('credentials');
 }, 120_000);
+
+it('reads and owns the inventory as the README says', async () => {
+  const readme = await readFile('README.md', 'utf8');
+  const from = readme.indexOf('## Walk-through: read and own the inventory');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(from))?.[1];
+  expect(block).toBeDefined();
+  const script = (block ?? '').replaceAll('http://127.0.0.1:8080', base);
+  const { stdout } = await execFileAsync('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: dir });
+  expect(stdout).toContain('"source": "issued"');
+  expect(stdout).toContain('"owner": "payments-team"');
+  expect(stdout).toMatch(/"version": 3/); // issued 1, revoked 2, annotated 3
+  expect(stdout.trim().split('\n').at(-1)).toBe('IDENTITY_VERSION_MISMATCH');
+}, 120_000);

@@ -457,6 +457,7 @@ describe('functions', () => {
       'get-certificate': [ENV.tableName],
       'list-identities': [ENV.tableName],
       'get-identity': [ENV.tableName],
+      'update-identity': [ENV.tableName],
       'issue-certificate': [ENV.tableName, ENV.issuingKeyId, ENV.caId],
       'revoke-certificate': [ENV.tableName],
       'list-policies': [ENV.tableName],
@@ -520,10 +521,10 @@ describe('functions', () => {
 
   it('each function may touch only the table partitions it uses, with only the item operations it runs', () => {
     const idempotency = [
-      'DeleteItem IDEMPOTENCY',
-      'GetItem IDEMPOTENCY',
-      'PutItem IDEMPOTENCY',
-      'UpdateItem IDEMPOTENCY',
+      'DeleteItem IDEMPOTENCY#*',
+      'GetItem IDEMPOTENCY#*',
+      'PutItem IDEMPOTENCY#*',
+      'UpdateItem IDEMPOTENCY#*',
     ];
     const expected: Record<string, string[]> = {
       health: [],
@@ -550,8 +551,13 @@ describe('functions', () => {
         'PutItem AUDIT#*',
         ...idempotency,
       ],
-      'list-identities': ['Query index/byType TYPE#*', 'Query index/byOwner OWNER#*'],
-      'get-identity': ['GetItem IDN#*', 'GetItem DID#*'],
+      'list-identities': [
+        'Query index/byType TYPE#*',
+        'Query index/byOwner OWNER#*',
+        'Query index/byAccount ACCOUNT#*',
+      ],
+      'get-identity': ['GetItem IDN#*', 'GetItem DID#*', 'GetItem CERT#*', 'Query DRUN'],
+      'update-identity': ['GetItem IDN#*', 'GetItem DID#*', 'PutItem IDN#*', 'PutItem DID#*', 'PutItem AUDIT#*'],
       'list-policies': ['Query POLICY'],
       'get-policy': ['GetItem POLICY'],
       'put-policy': ['GetItem POLICY', 'PutItem POLICY', 'Query POLICYV#*', 'PutItem POLICYV#*', 'PutItem AUDIT#*'],
@@ -562,7 +568,13 @@ describe('functions', () => {
       'start-discovery-run': ['PutItem DRUN'],
       'get-discovery-run': ['GetItem DRUN'],
       'list-discovery-runs': ['Query DRUN'],
-      'discovery-worker': ['BatchGetItem DID#*', 'PutItem DID#*', 'Query index/byScope DSCOPE#*', 'UpdateItem DRUN'],
+      'discovery-worker': [
+        'BatchGetItem DID#*',
+        'PutItem DID#*',
+        'Query index/byScope DSCOPE#*',
+        'Query DRUN',
+        'UpdateItem DRUN',
+      ],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,

@@ -5,9 +5,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_TABLE_ACCESS, type FunctionName } from '#functions/function-access.ts';
 import { guardTableAccess, TableAccessDeniedError, tableRequestsOf } from '#lib/adapters/dynamodb-access-guard.ts';
 import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
+import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
-import { caChainKey, certificateKey, enrollmentTokenKey } from '#lib/adapters/dynamodb-keys.ts';
+import { auditEntryPut } from '#lib/adapters/dynamodb-items.ts';
+import { caChainKey, certificateKey, enrollmentTokenKey, idempotencyRecordKey } from '#lib/adapters/dynamodb-keys.ts';
 import { resolveTableGrants } from '#lib/config/table-grants.ts';
+import { createIdempotencyGuard } from '#lib/http/idempotency.ts';
 import { countItems, dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
 
 /**
@@ -82,20 +85,49 @@ describe('table access guard', () => {
         new QueryCommand({
           TableName: table.tableName,
           KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': 'AUDIT#2030-01-01' },
+          ExpressionAttributeValues: { ':p': 'AUDIT#2030-01-01#0' },
         }),
       ),
-    ).rejects.toThrow(/list-identities may not Query in partition "AUDIT#2030-01-01"/);
+    ).rejects.toThrow(/list-identities may not Query in partition "AUDIT#2030-01-01#0"/);
     await expect(
       doc.send(
         new QueryCommand({
           TableName: table.tableName,
           IndexName: 'expiry',
           KeyConditionExpression: 'expiryDay = :p',
-          ExpressionAttributeValues: { ':p': 'EXP#2030-01-01' },
+          ExpressionAttributeValues: { ':p': 'EXP#2030-01-01#0' },
         }),
       ),
     ).rejects.toThrow(/may not Query on index expiry/);
+  });
+
+  it('admits the burst shards of audit days and idempotency records through the partition patterns', async () => {
+    const { doc, client } = guardedAs('issue-certificate');
+    const at = '2030-02-02T10:00:00.000Z';
+    const entries = Array.from({ length: 12 }, (_, i) => ({
+      eventId: randomUUID(),
+      at: new Date(Date.parse(at) + i * 1000).toISOString(),
+      action: 'CertificateIssued' as const,
+      actor: 'guard-test',
+      target: `serial-${i}`,
+      details: {},
+    }));
+    await doc.send(new TransactWriteCommand({ TransactItems: entries.map((e) => auditEntryPut(table.tableName, e)) }));
+    const reader = guardedAs('list-audit-events');
+    const listed = await new DynamoDbInventory(reader.doc, table.tableName).listAuditEvents('2030-02-02', { limit: 5 });
+    expect(listed.items).toEqual(entries.slice(0, 5));
+
+    const guard = createIdempotencyGuard(createDynamoDbIdempotencyStore({ client, tableName: table.tableName }));
+    const run = async () => ({ status: 201, body: { serial: randomUUID() } });
+    for (let i = 0; i < 6; i++) {
+      const request = { route: 'issue-certificate', principalId: 'p', key: randomUUID(), payload: { i } };
+      const first = await guard(request, run);
+      expect(await guard(request, run)).toEqual(first);
+    }
+    const { doc: other } = guardedAs('get-certificate');
+    await expect(
+      other.send(new GetCommand({ TableName: table.tableName, Key: idempotencyRecordKey('http#00') })),
+    ).rejects.toThrow(/get-certificate may not GetItem in partition "IDEMPOTENCY#[0-9a-f]"/);
   });
 
   it('reads the operations of a request as IAM authorizes them, one per transaction item', () => {

@@ -1,7 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
-import { SCOPE_SHARDS, scopePartition } from '#lib/adapters/dynamodb-keys.ts';
+import { ALL_BURST_SHARDS, scopePartition } from '#lib/adapters/dynamodb-keys.ts';
 import type { Observation } from '#lib/domain/discovery.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
 import { discoverScope } from '#lib/use-cases/discover-scope.ts';
@@ -76,7 +76,7 @@ describe('discovered inventory on DynamoDB Local', () => {
     expect(first.counts).toMatchObject({ seen: ESTATE_SIZE, new: ESTATE_SIZE, writes: ESTATE_SIZE });
     expect(first.writes).toBe(ESTATE_SIZE);
     const perShard: number[] = [];
-    for (let shard = 0; shard < SCOPE_SHARDS; shard++) {
+    for (const shard of ALL_BURST_SHARDS) {
       const out = await table.doc.send(
         new QueryCommand({
           TableName: table.tableName,

@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbEnrollmentTokens, TOKEN_RETENTION_SECONDS } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
-import { auditPartition, enrollmentTokenKey } from '#lib/adapters/dynamodb-keys.ts';
+import { auditKey, enrollmentTokenKey } from '#lib/adapters/dynamodb-keys.ts';
 import { AuthenticationError, ConflictError, ControlPlaneError } from '#lib/domain/errors.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { EnrollmentTokenRecord } from '#lib/ports/enrollment-token-store.ts';
@@ -67,6 +67,7 @@ function issuance(at: string): { certificate: CertificateRecord; identity: Ident
       identityId,
       type: 'x509-certificate',
       status: 'active',
+      version: 1,
       owner: 'facilities',
       policy: 'devices',
       tags: { owner: 'facilities' },
@@ -131,10 +132,7 @@ describe('DynamoDbEnrollmentTokens and spending a token in recordIssuance', () =
     expect(raw.Item?.ttl).toBe(Date.parse(EXPIRES_AT) / 1000 + TOKEN_RETENTION_SECONDS);
 
     const audits = await table.doc.send(
-      new GetCommand({
-        TableName: table.tableName,
-        Key: { pk: auditPartition(new Date(CREATED_AT)), sk: `${CREATED_AT}#${audit.eventId}` },
-      }),
+      new GetCommand({ TableName: table.tableName, Key: auditKey(CREATED_AT, audit.eventId) }),
     );
     expect(audits.Item).toMatchObject({ action: 'EnrollmentTokenCreated', target: record.tokenId });
   });

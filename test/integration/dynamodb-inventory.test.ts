@@ -3,10 +3,11 @@ import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
-import { auditPartition, certificateKey, identityKey } from '#lib/adapters/dynamodb-keys.ts';
+import { auditPartitions, BURST_SHARDS, burstShard, certificateKey, identityKey } from '#lib/adapters/dynamodb-keys.ts';
 import { ConflictError, ControlPlaneError, InternalError, ValidationError } from '#lib/domain/errors.ts';
+import type { IdentityListFilter as IdentityFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
-import type { IdentityFilter } from '#lib/ports/certificate-inventory.ts';
+import type { ListedIdentity } from '#lib/ports/certificate-inventory.ts';
 import { countItems, dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
 
 const ISSUED_AT = '2030-01-01T12:00:00.000Z';
@@ -58,6 +59,7 @@ function issuance(options: { owner?: string; notAfter?: string; createdAt?: stri
       currentSerialNumber: serialNumber,
       expiresAt: notAfter,
       createdAt,
+      version: 1,
       updatedAt: createdAt,
     },
     audit: {
@@ -102,15 +104,20 @@ async function rawItem(table: FreshTable, key: Record<string, string>) {
   return (await table.doc.send(new GetCommand({ TableName: table.tableName, Key: key }))).Item;
 }
 
+/** Every audit item of the day, shard by shard. */
 async function auditItems(table: FreshTable, day: Date) {
-  const out = await table.doc.send(
-    new QueryCommand({
-      TableName: table.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': auditPartition(day) },
-    }),
-  );
-  return out.Items ?? [];
+  const items: Record<string, unknown>[] = [];
+  for (const partition of auditPartitions(day)) {
+    const out = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': partition },
+      }),
+    );
+    items.push(...(out.Items ?? []));
+  }
+  return items;
 }
 
 describe('DynamoDbInventory: issuance and revocation', () => {
@@ -129,9 +136,13 @@ describe('DynamoDbInventory: issuance and revocation', () => {
     expect(await inventory.getCertificate(issued.certificate.serialNumber)).toEqual(issued.certificate);
     expect(await inventory.getIdentity(issued.identity.identityId)).toEqual(issued.identity);
     const audit = (await auditItems(table, new Date(ISSUED_AT))).find((i) => i.eventId === issued.audit.eventId);
-    expect(audit).toMatchObject({ ...issued.audit, sk: `${ISSUED_AT}#${issued.audit.eventId}` });
+    expect(audit).toMatchObject({
+      ...issued.audit,
+      pk: `AUDIT#2030-01-01#${burstShard(issued.audit.eventId)}`,
+      sk: `${ISSUED_AT}#${issued.audit.eventId}`,
+    });
     expect(await rawItem(table, certificateKey(issued.certificate.serialNumber))).toMatchObject({
-      expiryDay: 'EXP#2030-04-01',
+      expiryDay: `EXP#2030-04-01#${burstShard(issued.certificate.serialNumber)}`,
       expirySk: `2030-04-01T12:00:00.000Z#${issued.certificate.serialNumber}`,
     });
   });
@@ -155,6 +166,73 @@ describe('DynamoDbInventory: issuance and revocation', () => {
     await expect(inventory.listAuditEvents('2031-02-04', { limit: 2, cursor: first.nextCursor ?? '' })).rejects.toThrow(
       expect.objectContaining({ code: 'INVALID_CURSOR' }),
     );
+  });
+
+  it("spreads a day's audit entries over its shards and lists them merged, oldest first, page by page", async () => {
+    const day = '2031-05-06';
+    // 40 entries, in pairs at the same instant (the eventId orders those), written newest first.
+    const writes = Array.from({ length: 40 }, (_, i) =>
+      issuance({
+        createdAt: new Date(Date.parse(`${day}T23:00:00.000Z`) - Math.floor(i / 2) * 61_000).toISOString(),
+        notAfter: '2031-08-01T00:00:00.000Z',
+      }),
+    );
+    for (const write of writes) await inventory.recordIssuance(write);
+    const stored = await auditItems(table, new Date(`${day}T00:00:00.000Z`));
+    expect(stored).toHaveLength(writes.length);
+    const shards = new Set(stored.map((item) => item.pk));
+    expect(shards.size).toBeGreaterThan(1);
+    expect(shards.size).toBeLessThanOrEqual(BURST_SHARDS);
+    for (const item of stored) expect(item.pk).toBe(`AUDIT#${day}#${burstShard(String(item.eventId))}`);
+    const expected = writes
+      .map((w) => w.audit)
+      .sort((a, b) => (`${a.at}#${a.eventId}` < `${b.at}#${b.eventId}` ? -1 : 1));
+
+    for (const limit of [1, 3, 7, 40, 100]) {
+      const seen: AuditRecord[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await inventory.listAuditEvents(day, { limit, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        if (page.nextCursor !== undefined) expect(page.items).toHaveLength(limit);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+        pages++;
+        expect(pages).toBeLessThan(100);
+      } while (cursor !== undefined);
+      expect(seen, `limit ${limit}`).toEqual(expected);
+      expect(pages).toBeGreaterThanOrEqual(Math.ceil(expected.length / limit));
+      expect(pages).toBeLessThanOrEqual(Math.ceil(expected.length / limit) + 1);
+    }
+  });
+
+  it('refuses garbage and tampered audit cursors with INVALID_CURSOR, and the cursor stays small', async () => {
+    const day = '2031-05-06';
+    const page = await inventory.listAuditEvents(day, { limit: 5 });
+    const cursor = page.nextCursor;
+    expect(cursor).toBeDefined();
+    if (cursor === undefined) return;
+    expect(cursor.length).toBeLessThan(200);
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const bad: Array<[string, string]> = [
+      ['not a cursor!', day],
+      [encode({}), day],
+      [cursor, '2031-05-07'],
+      [encode({ ...decoded, g: 1 }), day],
+      [encode({ ...decoded, a: '' }), day],
+      [encode({ ...decoded, a: 'x'.repeat(1025) }), day],
+      [encode({ ...decoded, k: {} }), day],
+    ];
+    for (const [text, listed] of bad) {
+      const error = await rejection(inventory.listAuditEvents(listed, { limit: 5, cursor: text }));
+      expect(error, text).toBeInstanceOf(ValidationError);
+      expect(error.code, text).toBe('INVALID_CURSOR');
+    }
+    const next = await inventory.listAuditEvents(day, { limit: 5, cursor });
+    expect(next.items).toHaveLength(5);
+    expect(`${next.items[0]?.at}#${next.items[0]?.eventId}` > decoded.a).toBe(true);
   });
 
   it('refuses a duplicate serial with SERIAL_NUMBER_EXISTS and writes nothing', async () => {
@@ -192,6 +270,7 @@ describe('DynamoDbInventory: issuance and revocation', () => {
       ...issued.identity,
       status: 'revoked',
       updatedAt: write.revokedAt,
+      version: 2,
     });
     const raw = await rawItem(table, certificateKey(issued.certificate.serialNumber));
     expect(raw).not.toHaveProperty('expiryDay');
@@ -262,7 +341,7 @@ describe('DynamoDbInventory: listing identities', () => {
       if (i % 4 === 0) {
         const write = revocation(issued);
         await inventory.recordRevocation(write);
-        all.push({ ...issued.identity, status: 'revoked', updatedAt: write.revokedAt });
+        all.push({ ...issued.identity, status: 'revoked', updatedAt: write.revokedAt, version: 2 });
       } else {
         all.push(issued.identity);
       }
@@ -270,7 +349,7 @@ describe('DynamoDbInventory: listing identities', () => {
   });
 
   async function listAll(filter: IdentityFilter, limit: number) {
-    const seen: IdentityRecord[] = [];
+    const seen: ListedIdentity[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
@@ -329,7 +408,7 @@ describe('DynamoDbInventory: listing identities', () => {
       [Buffer.from('{"f":').toString('base64url'), { owner: owners[0] }],
       [cursor, { owner: owners[1] }],
       [cursor, { owner: owners[0], status: 'active' }],
-      [encode({ ...decoded, p: 5 }), { owner: owners[0] }],
+      [encode({ ...decoded, p: 16 * 8 }), { owner: owners[0] }],
       [encode({ ...decoded, k: { ...decoded.k, ownerPk: `OWNER#${owners[1]}` } }), { owner: owners[0] }],
       [encode({ ...decoded, k: { pk: 'x' } }), { owner: owners[0] }],
       [encode({ ...decoded, extra: 1 }), { owner: owners[0] }],
@@ -405,23 +484,36 @@ describe('DynamoDbInventory: certificates expiring', () => {
     expect(page.nextCursor).toBeUndefined();
     expect(page.items.map((c) => c.serialNumber).sort()).toEqual([...due].sort());
     expect(page.items.every((c) => c.status === 'active')).toBe(true);
-    expect(scanned).toHaveLength(4);
+    // Four UTC days, each one Query per shard (every shard holds less than its share of the page).
+    expect(scanned).toHaveLength(4 * BURST_SHARDS);
     expect(scanned.reduce((a, b) => a + b, 0)).toBe(due.length);
     expect(await countItems(table.client, table.tableName)).toBeGreaterThan(3 * 60);
   });
 
-  it('pages across day partitions in notAfter order', async () => {
-    const seen: CertificateRecord[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await inventory.listCertificatesExpiring(from, to, { limit: 2, ...(cursor ? { cursor } : {}) });
-      expect(page.items.length).toBeLessThanOrEqual(2);
-      seen.push(...page.items);
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
-    expect(seen.map((c) => c.serialNumber).sort()).toEqual([...due].sort());
-    const times = seen.map((c) => c.notAfter);
-    expect(times).toEqual([...times].sort());
+  it('keeps the due certificates in several shards of their days', async () => {
+    const shards = new Set<string>();
+    for (const serial of due) {
+      const raw = await rawItem(table, certificateKey(serial));
+      expect(raw?.expiryDay).toBe(`EXP#${String(raw?.notAfter).slice(0, 10)}#${burstShard(serial)}`);
+      shards.add(String(raw?.expiryDay).slice(-1));
+    }
+    expect(shards.size).toBeGreaterThan(1);
+  });
+
+  it('pages across day partitions and their shards in notAfter order', async () => {
+    for (const limit of [1, 2, 4]) {
+      const seen: CertificateRecord[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await inventory.listCertificatesExpiring(from, to, { limit, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      expect(seen.map((c) => c.serialNumber).sort()).toEqual([...due].sort());
+      const order = seen.map((c) => `${c.notAfter}#${c.serialNumber}`);
+      expect(order).toEqual([...order].sort());
+    }
   });
 
   it('refuses a cursor from another window, and windows that are too long', async () => {
@@ -434,6 +526,18 @@ describe('DynamoDbInventory: certificates expiring', () => {
       cursor,
     });
     expect((await rejection(otherWindow)).code).toBe('INVALID_CURSOR');
+    const decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const tampered of [
+      { ...decoded, g: 4 },
+      { ...decoded, a: '2030-06-10T05:59:59.999Z#00' },
+      { ...decoded, a: '2030-06-13T06:00:00.001Z#00' },
+    ]) {
+      const error = await rejection(
+        inventory.listCertificatesExpiring(from, to, { limit: 1, cursor: encode(tampered) }),
+      );
+      expect(error.code, JSON.stringify(tampered)).toBe('INVALID_CURSOR');
+    }
     const long = inventory.listCertificatesExpiring(from, new Date('2032-01-01T00:00:00Z'), { limit: 1 });
     expect((await rejection(long)).code).toBe('INVALID_EXPIRY_WINDOW');
     expect((await inventory.listCertificatesExpiring(to, from, { limit: 1 })).items).toEqual([]);

@@ -375,8 +375,8 @@ describe('DynamoDB stream reader: the shard walk (loopback DynamoDB Streams)', (
             eventSource: 'aws:dynamodb',
             awsRegion: 'us-east-1',
             dynamodb: {
-              Keys: { pk: { S: 'IDEMPOTENCY' }, sk: { S: 'k' } },
-              OldImage: { pk: { S: 'IDEMPOTENCY' }, sk: { S: 'k' }, ttl: { N: '1893456000' } },
+              Keys: { pk: { S: 'IDEMPOTENCY#3' }, sk: { S: 'k' } },
+              OldImage: { pk: { S: 'IDEMPOTENCY#3' }, sk: { S: 'k' }, ttl: { N: '1893456000' } },
               SequenceNumber: sequence(1),
               SizeBytes: 30,
               StreamViewType: 'NEW_AND_OLD_IMAGES',

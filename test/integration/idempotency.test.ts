@@ -3,6 +3,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ScanCommand as DocumentScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
+import { BURST_SHARDS, burstShard } from '#lib/adapters/dynamodb-keys.ts';
 import { SoftwareMac } from '#lib/adapters/software-mac.ts';
 import { ControlPlaneError, InternalError, ValidationError } from '#lib/domain/errors.ts';
 import { createIdempotencyGuard, type IdempotencyGuard, noIdempotency } from '#lib/http/idempotency.ts';
@@ -112,13 +113,35 @@ describe('createIdempotencyGuard on DynamoDB Local', () => {
     const stored = await items(table);
     expect(stored).toHaveLength(1);
     const [item] = stored;
-    expect(item).toMatchObject({ pk: 'IDEMPOTENCY', status: 'COMPLETED', data: first });
+    expect(item).toMatchObject({ pk: `IDEMPOTENCY#${burstShard(String(item?.sk))}`, status: 'COMPLETED', data: first });
+    expect(item?.sk).toMatch(/^http#[A-Za-z0-9+/]{43}=$/);
     // The record expires in about 24 h, in the attribute the table's TTL is set on.
     const ttl = Number(item?.ttl);
     expect(ttl).toBeGreaterThan(Date.now() / 1000 + 23 * 3600);
     expect(ttl).toBeLessThan(Date.now() / 1000 + 25 * 3600);
     // Only a hash of the key is stored.
     expect(JSON.stringify(await rawItems(table))).not.toContain(request.key);
+  });
+
+  it('spreads the records over the IDEMPOTENCY# shards by their hashed key, and replays each from its own', async () => {
+    const run = issuer();
+    const requests = Array.from({ length: 24 }, () => scope());
+    const firsts = await Promise.all(requests.map((request) => guard(request, run)));
+    expect(run).toHaveBeenCalledTimes(requests.length);
+
+    const stored = await items(table);
+    expect(stored).toHaveLength(requests.length);
+    for (const item of stored) expect(item.pk).toBe(`IDEMPOTENCY#${burstShard(String(item.sk))}`);
+    const partitions = new Set(stored.map((item) => item.pk));
+    expect(partitions.size).toBeGreaterThan(1);
+    expect(partitions.size).toBeLessThanOrEqual(BURST_SHARDS);
+
+    const replays = await Promise.all(requests.map((request) => guard(request, run)));
+    expect(replays).toEqual(firsts);
+    expect(run).toHaveBeenCalledTimes(requests.length);
+    const reused = await rejection(guard(scope({ key: requests[0]?.key, payload: { csr: 'MIIC' } }), run));
+    expect(reused.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await countItems(table.client, table.tableName)).toBe(requests.length);
   });
 
   it('returns the JSON form of the result, the same on the first call as on a replay', async () => {

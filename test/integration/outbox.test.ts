@@ -7,6 +7,8 @@ import { createFileCheckpointStore } from '#infra/local/file-checkpoint-store.ts
 import { type StreamPump, startStreamPump } from '#infra/local/stream-pump.ts';
 import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
+import { auditKey } from '#lib/adapters/dynamodb-keys.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
 import { createDynamoDbStreamReader, createStreamsClient } from '#lib/adapters/dynamodb-stream-reader.ts';
@@ -15,7 +17,9 @@ import type { Observation } from '#lib/domain/discovery.ts';
 import { ControlPlaneError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { policyDocumentSchema } from '#lib/domain/policy.ts';
+import type { DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
 import { discoverScope } from '#lib/use-cases/discover-scope.ts';
+import { runDiscoveryUnit, startDiscoveryRun } from '#lib/use-cases/run-discovery.ts';
 import { dynamoDbEndpoint, type FreshTable, freshTable } from '../support/dynamodb.ts';
 import {
   type FakeEventBridge,
@@ -160,8 +164,7 @@ describe('transactional outbox', () => {
       new PutCommand({
         TableName: table.tableName,
         Item: {
-          pk: `AUDIT#${at.slice(0, 10)}`,
-          sk: `${at}#${poison}`,
+          ...auditKey(at, poison),
           eventId: poison,
           at,
           action: 'PolicyUpdated',
@@ -225,5 +228,83 @@ describe('transactional outbox', () => {
     expect(await types()).toEqual(['IdentityMissing api']);
     await run([secret('db', false), secret('api', true)]);
     expect(await types()).toEqual(['IdentityReappeared api']);
+  });
+
+  it('publishes DiscoveryRunCompleted once, when the last part of a run finishes, and not for a later write', async () => {
+    bus.reset();
+    const runs = new DynamoDbDiscoveryRuns(table.doc, table.tableName);
+    const inventory = new DynamoDbDiscoveredInventory(table.doc, table.tableName);
+    const clock = { now: () => new Date() };
+    const account = '444455556666';
+    const units: DiscoveryUnit[] = [];
+    const run = await startDiscoveryRun(
+      {
+        runs,
+        queue: { enqueue: async (queued) => void units.push(...queued) },
+        clock,
+        plan: async () => ({ accounts: [{ accountId: account, roleArn: undefined }], regions: ['eu-west-1'] }),
+        randomId: () => randomUUID().slice(0, 12),
+      },
+      { by: 'local:admin', trigger: 'api', sources: ['aws-secrets-manager', 'aws-kms'] },
+    );
+    const secret = (name: string): Observation => ({
+      source: 'aws-secrets-manager',
+      type: 'secret',
+      arn: `arn:aws:secretsmanager:eu-west-1:${account}:secret:${name}`,
+      name,
+      account,
+      region: 'eu-west-1',
+      tags: {},
+      facts: { rotationEnabled: true },
+    });
+    const deps = {
+      runs,
+      inventory,
+      clock,
+      missingAfterRuns: 2,
+      sourceFor: async (unit: DiscoveryUnit) => {
+        if (unit.source === 'aws-kms') throw new Error('AccessDeniedException: kms:ListKeys');
+        return {
+          name: unit.source,
+          global: false,
+          pages: async function* () {
+            yield { observations: [secret('billing'), secret('ledger')] };
+          },
+        };
+      },
+    };
+    const completions = async () => {
+      await pump.drain();
+      return bus.accepted.filter((e) => e.detailType === 'DiscoveryRunCompleted');
+    };
+    const secrets = units.find((u) => u.source === 'aws-secrets-manager');
+    const kms = units.find((u) => u.source === 'aws-kms');
+    if (!secrets || !kms) throw new Error('the run lacks a part');
+    const deadLettered = deadLetters.flat().length;
+
+    await runDiscoveryUnit(deps, secrets);
+    expect(await completions()).toEqual([]);
+    const failedPart = await runDiscoveryUnit(deps, kms);
+    const completed = await completions();
+    expect(completed).toHaveLength(1);
+    expect(completed[0]?.detail).toEqual({
+      version: 1,
+      eventId: `${run.runId}:completed`,
+      occurredAt: failedPart.finishedAt,
+      actor: 'local:admin',
+      runId: run.runId,
+      status: 'partial',
+      trigger: 'api',
+      startedAt: run.startedAt,
+      completedAt: failedPart.finishedAt,
+      parts: { succeeded: 1, failed: 1, skipped: 0 },
+      counts: { seen: 2, new: 2, changed: 0, missing: 0, reappeared: 0 },
+    });
+    expect(bus.accepted.filter((e) => e.detailType === 'IdentityDiscovered')).toHaveLength(2);
+
+    // A write to the run after it finished (a part recorded again) is no new completion.
+    await runs.updatePart(run.runId, failedPart);
+    expect(await completions()).toHaveLength(1);
+    expect(deadLetters.flat()).toHaveLength(deadLettered);
   });
 });

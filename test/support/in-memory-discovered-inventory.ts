@@ -1,5 +1,6 @@
 import type { DiscoveredIdentity, DiscoveryScopeKey } from '#lib/domain/discovery.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
+import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 
 /** The discovered inventory in memory, with the DynamoDB adapter's version condition; counts its writes. */
@@ -35,5 +36,16 @@ export class InMemoryDiscoveredInventory implements DiscoveredInventory {
       this.items.set(identity.identityId, identity);
       this.writes++;
     }
+  }
+
+  readonly audit: AuditRecord[] = [];
+
+  async recordUpdate(identity: DiscoveredIdentity, audit: AuditRecord): Promise<void> {
+    if (this.items.get(identity.identityId)?.version !== identity.version - 1) {
+      throw new ConflictError('IDENTITY_VERSION_MISMATCH', `version conflict on ${identity.identityId}`);
+    }
+    this.items.set(identity.identityId, identity);
+    this.writes++;
+    this.audit.push(audit);
   }
 }

@@ -1,7 +1,8 @@
 import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
+import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
-import type { CertificateInventory, IdentityFilter, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
+import type { CertificateInventory, ListedIdentity, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { EnrollmentTokenRecord, EnrollmentTokenStore, TokenSpend } from '#lib/ports/enrollment-token-store.ts';
 
 /** An in-memory inventory (and enrollment token store) for use-case tests: same contracts as the DynamoDB adapters. */
@@ -60,15 +61,25 @@ export class InMemoryInventory implements CertificateInventory, CaChainStore, En
     return this.identities.get(identityId);
   }
 
+  async recordIdentityUpdate(identity: IdentityRecord, audit: AuditRecord): Promise<void> {
+    const current = this.identities.get(identity.identityId);
+    if (current?.version !== identity.version - 1) throw new ConflictError('IDENTITY_VERSION_MISMATCH', 'stale');
+    this.identities.set(identity.identityId, identity);
+    this.audit.push(audit);
+  }
+
+  /** Issued identities only (they have no account): the DynamoDB adapter's integration tests cover the union. */
   async listIdentities(
-    filter: IdentityFilter,
+    filter: IdentityListFilter,
     page: { limit: number; cursor?: string },
-  ): Promise<Page<IdentityRecord>> {
+  ): Promise<Page<ListedIdentity>> {
     const all = [...this.identities.values()].filter(
       (i) =>
         (filter.type === undefined || i.type === filter.type) &&
+        (filter.source === undefined || i.source === filter.source) &&
         (filter.status === undefined || i.status === filter.status) &&
-        (filter.owner === undefined || i.owner === filter.owner),
+        (filter.owner === undefined || i.owner === filter.owner) &&
+        filter.account === undefined,
     );
     const start = page.cursor === undefined ? 0 : Number(page.cursor);
     if (!Number.isInteger(start) || start < 0) throw new ValidationError('INVALID_CURSOR', 'bad cursor');
@@ -88,7 +99,12 @@ export class InMemoryInventory implements CertificateInventory, CaChainStore, En
       revocationReason: write.reason,
       revokedBy: write.revokedBy,
     });
-    this.identities.set(write.identityId, { ...identity, status: 'revoked', updatedAt: write.revokedAt });
+    this.identities.set(write.identityId, {
+      ...identity,
+      status: 'revoked',
+      updatedAt: write.revokedAt,
+      version: identity.version + 1,
+    });
     this.audit.push(write.audit);
     return true;
   }

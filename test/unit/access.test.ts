@@ -96,7 +96,14 @@ describe('ROLE_PERMISSIONS', () => {
     expect(ROLES).toEqual(['admin', 'operator', 'auditor', 'workload']);
     expect(new Set(ROLE_PERMISSIONS.admin)).toEqual(new Set(PERMISSIONS));
     expect(new Set(ROLE_PERMISSIONS.operator)).toEqual(
-      new Set(['certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read', 'discovery:run']),
+      new Set([
+        'certificate:read',
+        'certificate:revoke',
+        'inventory:read',
+        'inventory:write',
+        'policy:read',
+        'discovery:run',
+      ]),
     );
     expect(new Set(ROLE_PERMISSIONS.auditor)).toEqual(
       new Set(['certificate:read', 'inventory:read', 'policy:read', 'audit:read']),
@@ -135,12 +142,13 @@ describe('AccessControl.authorize: role × permission', () => {
     }
   }
 
-  it('admin may do everything, operator reads, revokes and runs discovery, auditor reads, workload issues', () => {
+  it('admin may do everything, operator reads, revokes, runs discovery and annotates, auditor reads, workload issues', () => {
     expectAllowed(local('admin'), PERMISSIONS);
     expectAllowed(local('operator'), [
       'certificate:read',
       'certificate:revoke',
       'inventory:read',
+      'inventory:write',
       'policy:read',
       'discovery:run',
     ]);
@@ -227,7 +235,15 @@ describe('the shipped mim.config.json roles', () => {
     expectAllowed(local('payments-api'), ['certificate:issue'], shipped);
     expectAllowed(
       local('operator'),
-      ['certificate:issue', 'certificate:read', 'certificate:revoke', 'inventory:read', 'policy:read', 'discovery:run'],
+      [
+        'certificate:issue',
+        'certificate:read',
+        'certificate:revoke',
+        'inventory:read',
+        'inventory:write',
+        'policy:read',
+        'discovery:run',
+      ],
       shipped,
     );
     expect(shipped.rolesOf(iam(`arn:aws:sts::${ACCOUNT}:assumed-role/SecurityAudit/bob`))).toEqual([

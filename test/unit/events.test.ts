@@ -6,9 +6,14 @@ import { busEventSchema, type CatalogEvent, DETAIL_TYPES, parseCatalogEvent } fr
 import { type EventPattern, matchesPattern } from '#events/pattern.ts';
 import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
+import { type DiscoveryRun, partKey, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { AUDIT_ACTIONS, type AuditRecord } from '#lib/domain/inventory.ts';
 import type { EventPublisher } from '#lib/ports/event-publisher.ts';
-import { eventFromAudit, publishCommittedChanges } from '#lib/use-cases/publish-committed-changes.ts';
+import {
+  eventFromAudit,
+  eventFromDiscoveryRun,
+  publishCommittedChanges,
+} from '#lib/use-cases/publish-committed-changes.ts';
 import { LocalEventBus } from '../../infra/local/local-bus.ts';
 
 const samplesDir = join(import.meta.dirname, '..', '..', 'events', 'samples');
@@ -38,6 +43,10 @@ function audit(action: AuditRecord['action'], id: string, extra: Partial<AuditRe
     EnrollmentTokenCreated: {
       target: 'enrollment-token/0123456789abcdef',
       details: { policy: 'devices', names: 'door.devices.test', expiresAt: AT },
+    },
+    IdentityUpdated: {
+      target: 'identity/d-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+      details: { fields: 'owner,tags', version: 3 },
     },
   };
   return { eventId: id, at: AT, action, actor: 'local:admin', ...base[action], ...extra };
@@ -211,6 +220,169 @@ describe('the stream publisher handler', () => {
     });
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '2' }] });
     expect(again.put.map((e) => e.detail.eventId)).toEqual(['a']);
+  });
+});
+
+describe('discovery run completion', () => {
+  const RUN_ID = '20261129T120000Z-5f1c0a9e7b2d';
+  const part = (source: RunPart['source'], status: RunPart['status'], extra: Partial<RunPart> = {}): RunPart => ({
+    source,
+    account: '111122223333',
+    region: source === 'aws-iam' ? 'global' : 'eu-west-1',
+    status,
+    counts: ZERO_COUNTS,
+    ...extra,
+  });
+  const run = (...parts: RunPart[]): DiscoveryRun => ({
+    runId: RUN_ID,
+    startedAt: AT,
+    startedBy: 'local:admin',
+    trigger: 'api',
+    parts,
+  });
+  const iamDone = part('aws-iam', 'succeeded', {
+    counts: { seen: 12, new: 3, changed: 1, missing: 0, reappeared: 1 },
+    finishedAt: '2026-11-29T12:00:09.000Z',
+  });
+  const kmsRunning = part('aws-kms', 'running', { startedAt: AT });
+  const kmsDone = part('aws-kms', 'succeeded', {
+    counts: { seen: 5, new: 0, changed: 2, missing: 1, reappeared: 0 },
+    finishedAt: '2026-11-29T12:00:07.000Z',
+  });
+  const kmsFailed = part('aws-kms', 'failed', { reason: 'AccessDenied', finishedAt: '2026-11-29T12:00:30.000Z' });
+
+  it('is published by the write that finishes the run, with its totals, keyed by the run', () => {
+    const event = eventFromDiscoveryRun(run(iamDone, kmsRunning), run(iamDone, kmsDone));
+    expect(event && parseCatalogEvent(event)).toEqual(event);
+    expect(event).toEqual({
+      source: 'mim.control-plane',
+      detailType: 'DiscoveryRunCompleted',
+      detail: {
+        version: 1,
+        eventId: `${RUN_ID}:completed`,
+        occurredAt: '2026-11-29T12:00:09.000Z',
+        actor: 'local:admin',
+        runId: RUN_ID,
+        status: 'completed',
+        trigger: 'api',
+        startedAt: AT,
+        completedAt: '2026-11-29T12:00:09.000Z',
+        parts: { succeeded: 2, failed: 0, skipped: 0 },
+        counts: { seen: 17, new: 3, changed: 3, missing: 1, reappeared: 1 },
+      },
+    });
+  });
+
+  it('says partial or failed as the run status does', () => {
+    const partial = eventFromDiscoveryRun(run(iamDone, kmsRunning), run(iamDone, kmsFailed));
+    expect(partial?.detail).toMatchObject({
+      status: 'partial',
+      completedAt: '2026-11-29T12:00:30.000Z',
+      parts: { succeeded: 1, failed: 1, skipped: 0 },
+    });
+    const failed = eventFromDiscoveryRun(run(kmsRunning), run(kmsFailed));
+    expect(failed?.detail).toMatchObject({ status: 'failed', parts: { succeeded: 0, failed: 1, skipped: 0 } });
+  });
+
+  it('is published for a run created finished (every part skipped), dated at its start', () => {
+    const skipped = part('aws-iam', 'skipped', { reason: 'no credentials' });
+    const event = eventFromDiscoveryRun(undefined, { ...run(skipped), trigger: 'schedule', startedBy: 'schedule' });
+    expect(event?.detail).toMatchObject({
+      status: 'completed',
+      actor: 'schedule',
+      trigger: 'schedule',
+      completedAt: AT,
+      parts: { succeeded: 0, failed: 0, skipped: 1 },
+    });
+  });
+
+  it('is not published for progress, a run created pending, or a write to a run already finished', () => {
+    expect(eventFromDiscoveryRun(undefined, run(part('aws-iam', 'pending'), part('aws-kms', 'pending')))).toBe(
+      undefined,
+    );
+    expect(eventFromDiscoveryRun(run(iamDone, part('aws-kms', 'pending')), run(iamDone, kmsRunning))).toBe(undefined);
+    expect(eventFromDiscoveryRun(run(iamDone, kmsDone), run(iamDone, kmsFailed))).toBe(undefined);
+    expect(eventFromDiscoveryRun(run(iamDone, kmsDone), run(iamDone, kmsDone))).toBe(undefined);
+  });
+
+  /** A stream record of the run's item, its parts in a map by part key, as the runs adapter writes it. */
+  function runRecord(sequence: string, after: DiscoveryRun, before?: DiscoveryRun): DynamoDBRecord {
+    const attr = (value: unknown): Record<string, unknown> =>
+      typeof value === 'string'
+        ? { S: value }
+        : typeof value === 'number'
+          ? { N: String(value) }
+          : { M: Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, attr(v)])) };
+    const keys = { pk: { S: 'DRUN' }, sk: { S: after.runId } };
+    const image = (r: DiscoveryRun) => ({
+      ...keys,
+      runId: attr(r.runId),
+      startedAt: attr(r.startedAt),
+      startedBy: attr(r.startedBy),
+      trigger: attr(r.trigger),
+      parts: attr(Object.fromEntries(r.parts.map((p) => [partKey(p), p]))),
+    });
+    return {
+      eventName: before ? 'MODIFY' : 'INSERT',
+      dynamodb: {
+        SequenceNumber: sequence,
+        Keys: keys,
+        NewImage: image(after) as never,
+        ...(before ? { OldImage: image(before) as never } : {}),
+      },
+    };
+  }
+
+  it('reads run items from stream records with the runs adapter parser, and refuses a corrupt one', () => {
+    const change = streamedChangeOf(runRecord('7', run(iamDone, kmsDone), run(iamDone, kmsRunning)));
+    expect(change).toEqual({
+      position: '7',
+      discoveryRun: { before: run(iamDone, kmsRunning), after: run(iamDone, kmsDone) },
+    });
+    expect(streamedChangeOf(runRecord('8', run(kmsRunning)))).toMatchObject({ discoveryRun: { before: undefined } });
+    const corrupt = runRecord('9', run(iamDone, kmsDone), run(iamDone, kmsRunning));
+    (corrupt.dynamodb?.NewImage as Record<string, unknown>).trigger = { S: 'cron' };
+    expect(() => streamedChangeOf(corrupt)).toThrow(/inventory item could not be read/);
+  });
+
+  it('publishes once per finish, the same event id when a record comes again, and stops at a corrupt record', async () => {
+    const logger = { info: () => undefined, error: () => undefined } as never;
+    const publisher = recordingPublisher();
+    const handler = makePublishEventsHandler({ publisher, readRecord: streamedChangeOf, logger });
+    const finishing = runRecord('3', run(iamDone, kmsDone), run(iamDone, kmsRunning));
+    const records = [
+      runRecord('1', run(part('aws-iam', 'pending'), part('aws-kms', 'pending'))),
+      runRecord('2', run(iamDone, kmsRunning), run(part('aws-iam', 'pending'), kmsRunning)),
+      finishing,
+      runRecord('4', run(iamDone, kmsFailed), run(iamDone, kmsDone)),
+    ];
+    expect(await handler({ Records: records })).toEqual({ batchItemFailures: [] });
+    expect(await handler({ Records: [finishing] })).toEqual({ batchItemFailures: [] });
+    expect(publisher.put.map((e) => `${e.detailType} ${e.detail.eventId}`)).toEqual([
+      `DiscoveryRunCompleted ${RUN_ID}:completed`,
+      `DiscoveryRunCompleted ${RUN_ID}:completed`,
+    ]);
+
+    const corrupt = runRecord('6', run(iamDone, kmsDone), run(iamDone, kmsRunning));
+    (corrupt.dynamodb?.OldImage as Record<string, unknown>).startedAt = { S: 'yesterday' };
+    const again = recordingPublisher();
+    const response = await makePublishEventsHandler({ publisher: again, readRecord: streamedChangeOf, logger })({
+      Records: [auditRecord(audit('PolicyCreated', 'a'), '5'), corrupt, finishing],
+    });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: '6' }] });
+    expect(again.put.map((e) => e.detail.eventId)).toEqual(['a']);
+  });
+
+  it('resumes at a run change whose event cannot be made, after publishing those before it', async () => {
+    const publisher = recordingPublisher();
+    const broken = { ...run(iamDone, kmsDone), startedBy: 'x', startedAt: 'not a time' };
+    const result = await publishCommittedChanges({ publisher }, [
+      { position: '1', audit: audit('PolicyCreated', 'e1') },
+      { position: '2', discoveryRun: { before: run(iamDone, kmsRunning), after: broken } },
+      { position: '3', discoveryRun: { before: run(iamDone, kmsRunning), after: run(iamDone, kmsDone) } },
+    ]);
+    expect(result).toEqual({ resumeAt: '2', published: 1 });
+    expect(publisher.put.map((e) => e.detail.eventId)).toEqual(['e1']);
   });
 });
 

@@ -19,6 +19,9 @@ import { InMemoryInventory } from '../support/in-memory-inventory.ts';
 import { InMemoryPolicyStore } from '../support/in-memory-policy-store.ts';
 import { createTestCa, opensslCsr, TEST_POLICIES, type TestCa, tempDir } from '../support/pki-fixtures.ts';
 
+/** No discovery runs on record. */
+const NO_RUNS = { listRuns: async () => [] };
+
 /** Use cases with in-memory ports and a fixed clock. */
 
 const now = new Date('2026-11-23T12:00:00.000Z');
@@ -78,7 +81,12 @@ describe('issueCertificate', () => {
       certificatePem: issued.certificate,
     });
     expect(
-      await getIdentity({ inventory, discovered: new InMemoryDiscoveredInventory() }, issued.identityId),
+      (
+        await getIdentity(
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
+          issued.identityId,
+        )
+      ).identity,
     ).toMatchObject({
       owner: 'local:alice',
       name: 'api.local.test',
@@ -110,7 +118,7 @@ describe('issueCertificate', () => {
     expect(
       await codeOf(
         getIdentity(
-          { inventory, discovered: new InMemoryDiscoveredInventory() },
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
           '00000000-0000-4000-8000-000000000000',
         ),
       ),
@@ -135,7 +143,12 @@ describe('revokeCertificate', () => {
     expect(again.message).toContain('"superseded" was not applied');
     expect(inventory.audit.filter((a) => a.action === 'CertificateRevoked')).toHaveLength(1);
     expect(
-      (await getIdentity({ inventory, discovered: new InMemoryDiscoveredInventory() }, issued.identityId)).status,
+      (
+        await getIdentity(
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
+          issued.identityId,
+        )
+      ).identity.status,
     ).toBe('revoked');
   });
 
@@ -414,7 +427,9 @@ describe('reading a discovered identity', () => {
     if (!seen) throw new Error('expected a new identity');
     await discovered.write([seen.identity]);
     const inventory = new InMemoryInventory();
-    expect(await getIdentity({ inventory, discovered }, seen.identity.identityId)).toMatchObject({
+    expect(
+      (await getIdentity({ inventory, discovered, runs: NO_RUNS }, seen.identity.identityId)).identity,
+    ).toMatchObject({
       type: 'kms-key',
       owner: 'orders',
       status: 'active',
@@ -422,6 +437,8 @@ describe('reading a discovered identity', () => {
       firstSeenAt: '2026-11-29T12:00:00.000Z',
     });
     const unknown = `d-${'A'.repeat(32)}`;
-    await expect(getIdentity({ inventory, discovered }, unknown)).rejects.toMatchObject({ code: 'IDENTITY_NOT_FOUND' });
+    await expect(getIdentity({ inventory, discovered, runs: NO_RUNS }, unknown)).rejects.toMatchObject({
+      code: 'IDENTITY_NOT_FOUND',
+    });
   });
 });
