@@ -81,6 +81,34 @@ describe('discoverScope: an inventory that stays true, written only when somethi
     expect(c()).toMatchObject({ status: 'active', missedRuns: 0 });
   });
 
+  it('remembers when a missed identity was last seen: the scope read before its first miss, kept while missing', async () => {
+    const inventory = new InMemoryDiscoveredInventory();
+    const estate = [secret('a'), secret('b')];
+    await run(inventory, estate);
+    const b = () => inventory.items.get(discoveredIdentityId(estate[1] as Observation));
+    const firstSeen = b()?.firstSeenAt as string;
+    const base = now;
+    const readAt = (days: number) => new Date(base + days * 86_400_000).toISOString();
+    const missed = (lastRead: string) =>
+      discoverScope({ source: source(estate.slice(0, 1)), inventory, clock }, SCOPE, {
+        missingAfterRuns: 2,
+        scopeLastReadAt: lastRead,
+      });
+    // The scope was read to its end after b was written: that read saw it.
+    await missed(readAt(1));
+    expect(b()).toMatchObject({ missedRuns: 1, lastSeenAt: readAt(1) });
+    // Later misses keep the first one's date, also once it is missing.
+    await missed(readAt(2));
+    expect(b()).toMatchObject({ status: 'missing', lastSeenAt: readAt(1) });
+    // Seen again, it needs none: its scope's last read is when.
+    await run(inventory, estate);
+    expect(b()).not.toHaveProperty('lastSeenAt');
+    // A scope read on record before its own sighting does not move last seen back before it.
+    await missed('2000-01-01T00:00:00.000Z');
+    expect(b()?.lastSeenAt).toBe(b()?.changedAt);
+    expect(String(b()?.lastSeenAt) > firstSeen).toBe(true);
+  });
+
   it('ends a missed-run streak when the identity is seen again, before it went missing', async () => {
     const inventory = new InMemoryDiscoveredInventory();
     const estate = [secret('a'), secret('b')];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Observation } from '#lib/domain/discovery.ts';
-import { type DiscoveryRun, partKey, type RunPart, runStatus } from '#lib/domain/discovery-run.ts';
+import { afterSeen, type Observation } from '#lib/domain/discovery.ts';
+import { type DiscoveryRun, partKey, type RunPart, runStatus, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
 import type { DiscoveryRunStore, DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
@@ -136,6 +136,35 @@ describe('running a unit', () => {
     const run = await runs.getRun('r1');
     expect(run?.parts).toHaveLength(1);
     expect(runStatus(run?.parts ?? [])).toBe('completed');
+  });
+
+  it("tells the scope's previous successful read to the unit: what it misses was last seen then", async () => {
+    const runs = await setup();
+    await runs.createRun({
+      runId: 'r0',
+      startedAt: '2026-11-28T00:00:00.000Z',
+      startedBy: 'x',
+      trigger: 'schedule',
+      parts: [
+        { ...unit, status: 'succeeded', counts: ZERO_COUNTS, finishedAt: '2026-11-28T00:05:00.000Z' },
+        {
+          ...unit,
+          account: '999999999999',
+          status: 'succeeded',
+          counts: ZERO_COUNTS,
+          finishedAt: '2026-11-28T09:00:00.000Z',
+        },
+      ],
+    });
+    const inventory = new InMemoryDiscoveredInventory();
+    const gone = afterSeen(undefined, { ...key, arn: `${key.arn}-gone` }, '2026-11-27T00:00:00.000Z');
+    if (!gone) throw new Error('new');
+    await inventory.write([gone.identity]);
+    await runDiscoveryUnit({ runs, inventory, clock, sourceFor: async () => source(), missingAfterRuns: 2 }, unit);
+    expect(inventory.items.get(gone.identity.identityId)).toMatchObject({
+      missedRuns: 1,
+      lastSeenAt: '2026-11-28T00:05:00.000Z',
+    });
   });
 
   it('fails only its part, with the reason, when the source or the credentials fail', async () => {

@@ -436,6 +436,38 @@ describe('reading a discovered identity', () => {
       facts: { rotationEnabled: false },
       firstSeenAt: '2026-11-29T12:00:00.000Z',
     });
+    // Seen by its scope's latest successful read: last seen then (a failed or other scope's part does not count).
+    const scope = { source: 'aws-kms', account: '111122223333', region: 'eu-west-1' } as const;
+    const counts = { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 };
+    const runs = {
+      listRuns: async () => [
+        {
+          runId: 'r2',
+          startedAt: '2026-11-30T00:00:00.000Z',
+          startedBy: 'schedule',
+          trigger: 'schedule' as const,
+          parts: [
+            { ...scope, status: 'failed' as const, counts, finishedAt: '2026-11-30T01:00:00.000Z' },
+            {
+              ...scope,
+              region: 'us-east-1',
+              status: 'succeeded' as const,
+              counts,
+              finishedAt: '2026-11-30T02:00:00.000Z',
+            },
+          ],
+        },
+        {
+          runId: 'r1',
+          startedAt: '2026-11-29T18:00:00.000Z',
+          startedBy: 'schedule',
+          trigger: 'schedule' as const,
+          parts: [{ ...scope, status: 'succeeded' as const, counts, finishedAt: '2026-11-29T18:10:00.000Z' }],
+        },
+      ],
+    };
+    const detail = await getIdentity({ inventory, discovered, runs }, seen.identity.identityId);
+    expect(detail).toMatchObject({ kind: 'discovered', lastSeenAt: '2026-11-29T18:10:00.000Z', certificates: [] });
     const unknown = `d-${'A'.repeat(32)}`;
     await expect(getIdentity({ inventory, discovered, runs: NO_RUNS }, unknown)).rejects.toMatchObject({
       code: 'IDENTITY_NOT_FOUND',
