@@ -37,6 +37,7 @@ import { buildLocalHandlers, type FunctionStores } from './local-handlers.ts';
 import { createLocalServer, type LocalRequestLog } from './local-server.ts';
 import { LocalDiscoveryQueue } from './local-work-queue.ts';
 import { loadOrCreateSealKey } from './seal-key.ts';
+import { upgradeLocalKeys } from './upgrade-local-keys.ts';
 
 export interface LocalOptions {
   readonly port: number;
@@ -158,8 +159,10 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       region: LOCAL_DYNAMODB_REGION,
       credentials: access.credentials,
     };
-    const { client } = createDocumentClient(dynamodb);
+    const { client, doc } = createDocumentClient(dynamodb);
     await createTableIfMissing(client, LOCAL_TABLE_NAME);
+    const upgraded = await upgradeLocalKeys(doc, LOCAL_TABLE_NAME, dataDir);
+    if (upgraded > 0) options.progress(`upgraded ${upgraded} items of an older data directory to today's key layout`);
     options.progress(`inventory table "${LOCAL_TABLE_NAME}" ready`);
     const seal = await loadOrCreateSealKey(dataDir);
     const storesFor = functionStores(dynamodb, seal.mac);

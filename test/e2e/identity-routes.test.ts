@@ -339,9 +339,7 @@ describe('PATCH /v1/identities/{id}', () => {
     c('an owner of 300 characters', 400, 'VALIDATION_FAILED', () =>
       patch(a(), { body: { owner: 'o'.repeat(300) }, headers: ifMatch() }),
     ),
-    c('an owner of blanks', 400, 'VALIDATION_FAILED', () =>
-      patch(a(), { body: { owner: '   ' }, headers: ifMatch() }),
-    ),
+    c('an owner of blanks', 400, 'VALIDATION_FAILED', () => patch(a(), { body: { owner: '   ' }, headers: ifMatch() })),
     c('an owner that is a number', 400, 'VALIDATION_FAILED', () =>
       patch(a(), { body: { owner: 42 }, headers: ifMatch() }),
     ),
