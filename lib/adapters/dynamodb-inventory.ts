@@ -24,6 +24,7 @@ import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, ListedIdentity, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
+import { decodeCursorText, encodeCursor, invalidCursor } from './dynamodb-cursor.ts';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
 import { auditEntryPut, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
@@ -45,7 +46,7 @@ import {
   type KeyedIndex,
   TABLE_KEY,
 } from './dynamodb-keys.ts';
-import { invalidCursor, listShardGroups, type ShardGroup } from './dynamodb-sharded-pages.ts';
+import { listShardGroups, type ShardGroup } from './dynamodb-sharded-pages.ts';
 
 const MAX_PAGE_SIZE = 100;
 /** Bounds the number of days one expiry query may touch (one Query per shard of each, even when empty). */
@@ -628,25 +629,12 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
   }
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
-}
-
 /**
  * A cursor is only accepted for the query that produced it (same fingerprint), pointing into one of its partitions
  * with a start key of exactly that index's key attributes in that partition; anything else is `INVALID_CURSOR`.
  */
 function decodeCursor(text: string, queryId: string, partitions: readonly PartitionQuery[]): Cursor {
-  if (text.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(text)) throw invalidCursor();
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw invalidCursor(error);
-  }
-  const parsed = cursorSchema.safeParse(json);
-  if (!parsed.success) throw invalidCursor(parsed.error);
-  const cursor = parsed.data;
+  const cursor = decodeCursorText(text, cursorSchema);
   const query = partitions[cursor.p];
   if (cursor.f !== queryId || query === undefined) throw invalidCursor();
   if (cursor.k !== undefined) {

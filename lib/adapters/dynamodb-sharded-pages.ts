@@ -5,8 +5,8 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ValidationError } from '#lib/domain/errors.ts';
 import type { Page } from '#lib/ports/certificate-inventory.ts';
+import { decodeCursorText, encodeCursor, invalidCursor } from './dynamodb-cursor.ts';
 import { parseItem } from './dynamodb-items.ts';
 import type { KeyedIndex } from './dynamodb-keys.ts';
 
@@ -39,15 +39,6 @@ const cursorSchema = z.strictObject({
     .optional(),
 });
 type Cursor = z.infer<typeof cursorSchema>;
-
-/** A cursor this listing did not hand out (for these filters): 400 `INVALID_CURSOR`. */
-export function invalidCursor(cause?: unknown): ValidationError {
-  return new ValidationError(
-    'INVALID_CURSOR',
-    'The cursor is not one this listing handed out for these filters. Repeat the same filters, or start again without a cursor.',
-    cause === undefined ? undefined : { cause },
-  );
-}
 
 /** DynamoDB orders string sort keys by their UTF-8 bytes; so does the merge. */
 function compareKeys(a: string, b: string): number {
@@ -186,21 +177,8 @@ async function readShard(
   shard.done = out.LastEvaluatedKey === undefined;
 }
 
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
-}
-
 function decodeCursor(text: string, listingId: string, groups: readonly ShardGroup[]): Cursor {
-  if (text.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(text)) throw invalidCursor();
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch (error) {
-    throw invalidCursor(error);
-  }
-  const parsed = cursorSchema.safeParse(json);
-  if (!parsed.success) throw invalidCursor(parsed.error);
-  const cursor = parsed.data;
+  const cursor = decodeCursorText(text, cursorSchema);
   const group = groups[cursor.g];
   if (cursor.f !== listingId || group === undefined) throw invalidCursor();
   const bounds = group[0]?.between;
