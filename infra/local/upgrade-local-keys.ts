@@ -1,113 +1,23 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  ScanCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { discoveredIdentityFromItem } from '#lib/adapters/dynamodb-discovered-inventory.ts';
-import { issuedIdentityFromItem } from '#lib/adapters/dynamodb-inventory.ts';
-import { MUST_BE_NEW } from '#lib/adapters/dynamodb-items.ts';
-import {
-  auditKey,
-  expiryAttributes,
-  identityIndexAttributes,
-  scopeIndexAttributes,
-  TABLE_KEY,
-} from '#lib/adapters/dynamodb-keys.ts';
+import { KEY_LAYOUT, upgradeKeyLayout } from '#lib/adapters/dynamodb-key-layout.ts';
+
+export { KEY_LAYOUT };
 
 /**
- * The key layout this code writes. 2: identity listings (byType, byOwner, byAccount), audit days, expiry days and
- * idempotency records in 16 burst shards. A data directory records the layout its table was written with in
- * `key-layout`; one written before (no file) is upgraded once, when `npm start` opens it.
- */
-export const KEY_LAYOUT = 2;
-
-const LEGACY_AUDIT = /^AUDIT#\d{4}-\d{2}-\d{2}$/;
-const LEGACY_EXPIRY = /^EXP#\d{4}-\d{2}-\d{2}$/;
-const LEGACY_IDEMPOTENCY = 'IDEMPOTENCY';
-
-/** The attributes of `wanted` whose values `item` does not have: what an update must set. */
-function differing(item: Record<string, unknown>, wanted: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(wanted).filter(([name, value]) => item[name] !== value));
-}
-
-/**
- * Rewrites the items of a local table written with an older key layout so that today's queries find them: identity
- * index attributes (issued and discovered), certificates' expiry index attributes, audit entries moved to their
- * shard (put under the new key and deleted from the old in one transaction: the stream then shows an INSERT, whose
- * event has the entry's id as before, so consumers deduplicate it), and idempotency records dropped (they last 24
- * hours). A Scan is fine here: a local table, once. Idempotent: run again, it changes nothing.
- * @returns how many items it rewrote (0 when the data directory already has this layout).
+ * Upgrades the table of a data directory written with an older key layout, once: `<dataDir>/key-layout` records the
+ * layout, so later starts do not scan.
+ * @returns how many items were rewritten (0 when the data directory already has today's layout).
  */
 export async function upgradeLocalKeys(
-  doc: DynamoDBDocumentClient,
+  doc: Parameters<typeof upgradeKeyLayout>[0],
   tableName: string,
   dataDir: string,
 ): Promise<number> {
   const marker = join(dataDir, 'key-layout');
   const recorded = Number((await readFile(marker, 'utf8').catch(() => '0')).trim());
   if (recorded >= KEY_LAYOUT) return 0;
-  let rewritten = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({ TableName: tableName, Limit: 500, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
-    );
-    for (const item of page.Items ?? []) {
-      if (await upgradeItem(doc, tableName, item)) rewritten++;
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  const rewritten = await upgradeKeyLayout(doc, tableName);
   await writeFile(marker, `${KEY_LAYOUT}\n`, { mode: 0o600 });
   return rewritten;
-}
-
-async function upgradeItem(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  item: Record<string, unknown>,
-): Promise<boolean> {
-  const pk = String(item[TABLE_KEY.partitionKey]);
-  const key = { [TABLE_KEY.partitionKey]: item[TABLE_KEY.partitionKey], [TABLE_KEY.sortKey]: item[TABLE_KEY.sortKey] };
-  let set: Record<string, string> = {};
-  if (pk.startsWith('IDN#')) {
-    set = differing(item, identityIndexAttributes({ ...issuedIdentityFromItem(item), account: undefined }));
-  } else if (pk.startsWith('DID#')) {
-    const identity = discoveredIdentityFromItem(item);
-    set = differing(item, {
-      ...identityIndexAttributes({ ...identity, createdAt: identity.firstSeenAt }),
-      ...scopeIndexAttributes(identity),
-    });
-  } else if (pk.startsWith('CERT#') && LEGACY_EXPIRY.test(String(item.expiryDay))) {
-    set = differing(item, expiryAttributes(String(item.notAfter), String(item.serialNumber)));
-  } else if (LEGACY_AUDIT.test(pk)) {
-    const moved = { ...item, ...auditKey(String(item.at), String(item.eventId)) };
-    await doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: tableName, Item: moved, ...MUST_BE_NEW } },
-          { Delete: { TableName: tableName, Key: key } },
-        ],
-      }),
-    );
-    return true;
-  } else if (pk === LEGACY_IDEMPOTENCY) {
-    await doc.send(new DeleteCommand({ TableName: tableName, Key: key }));
-    return true;
-  }
-  const names = Object.keys(set);
-  if (names.length === 0) return false;
-  await doc.send(
-    new UpdateCommand({
-      TableName: tableName,
-      Key: key,
-      UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:v${i}`, set[name]])),
-    }),
-  );
-  return true;
 }
