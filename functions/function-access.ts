@@ -60,10 +60,9 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['Query'], index: 'byOwner' },
     { actions: ['Query'], index: 'byAccount' },
   ],
-  // The identity; for certificates the linked certificate; for discovered ones the recent runs (when last seen).
+  // The identity; for certificates the linked certificate; for discovered ones when their scope was last read.
   'get-identity': [
-    { actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity', 'certificate'] },
-    { actions: ['Query'], partitions: ['discoveryRuns'] },
+    { actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity', 'certificate', 'scopeReads'] },
   ],
   // The identity as read, then its next version and the audit entry in one transaction.
   'update-identity': [
@@ -82,16 +81,25 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'list-audit-events': [{ actions: ['Query'], partitions: ['audit'] }],
   // Reads the table's stream (granted with its event source mapping), never its items: the images are in the records.
   'publish-events': [],
-  'start-discovery-run': [{ actions: ['PutItem'], partitions: ['discoveryRuns'] }],
-  'get-discovery-run': [{ actions: ['GetItem'], partitions: ['discoveryRuns'] }],
+  // The run's parts, then its record (after checking the id is new).
+  'start-discovery-run': [
+    { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRuns'] },
+    { actions: ['PutItem'], partitions: ['discoveryRunParts'] },
+  ],
+  'get-discovery-run': [
+    { actions: ['GetItem'], partitions: ['discoveryRuns'] },
+    { actions: ['Query'], partitions: ['discoveryRunParts'] },
+  ],
   'list-discovery-runs': [{ actions: ['Query'], partitions: ['discoveryRuns'] }],
   // One unit of work: the identities it sees (read in batches, written when changed), its scope's identities (to
   // count missed runs), and its own part of the run.
   'discovery-worker': [
     { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
     { actions: ['Query'], index: 'byScope' },
-    // Its part, and the recent runs: when its scope was last read, which an identity missed now was last seen at.
-    { actions: ['Query', 'UpdateItem'], partitions: ['discoveryRuns'] },
+    // Its part (read, replaced), the run's tally (moved with it), and when its scope was last read: an identity
+    // missed now was last seen then; a part that succeeds records it.
+    { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRunParts', 'scopeReads'] },
+    { actions: ['UpdateItem'], partitions: ['discoveryRuns'] },
   ],
   // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
   'bootstrap-ca': [

@@ -5,11 +5,14 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns, runPartFromItem } from './dynamodb-discovery-runs.ts';
 import { issuedIdentityFromItem } from './dynamodb-inventory.ts';
 import { MUST_BE_NEW } from './dynamodb-items.ts';
 import {
   auditKey,
+  DISCOVERY_RUN_PARTITION,
   expiryAttributes,
   identityIndexAttributes,
   scopeIndexAttributes,
@@ -18,10 +21,10 @@ import {
 
 /**
  * The key layout this code writes. 2: identity listings (byType, byOwner, byAccount), audit days, expiry days and
- * idempotency records in 16 burst shards. The local plane records in its data directory the layout its table was
+ * idempotency records in 16 burst shards. 3: each part of a discovery run an item of its own, the run's record a tally. The local plane records in its data directory the layout its table was
  * written with, and upgrades an older one once (`infra/local/upgrade-local-keys.ts`).
  */
-export const KEY_LAYOUT = 2;
+export const KEY_LAYOUT = 3;
 
 const LEGACY_AUDIT = /^AUDIT#\d{4}-\d{2}-\d{2}$/;
 const LEGACY_EXPIRY = /^EXP#\d{4}-\d{2}-\d{2}$/;
@@ -70,6 +73,16 @@ async function upgradeItem(
       }),
     );
     return true;
+  } else if (pk === DISCOVERY_RUN_PARTITION && typeof item.parts === 'object' && item.partCount === undefined) {
+    // A run whose parts were a map in its record: the record goes (a REMOVE publishes nothing), and the run is
+    // written again, parts first (its INSERT publishes DiscoveryRunCompleted again under the same event id).
+    const run = z
+      .object({ runId: z.string(), startedAt: z.string(), startedBy: z.string(), trigger: z.enum(['api', 'schedule']) })
+      .parse(item);
+    const parts = Object.values(item.parts as Record<string, Record<string, unknown>>).map(runPartFromItem);
+    await doc.send(new DeleteCommand({ TableName: tableName, Key: key }));
+    await new DynamoDbDiscoveryRuns(doc, tableName).createRun({ ...run, parts });
+    return true;
   } else if (pk === LEGACY_IDEMPOTENCY) {
     await doc.send(new DeleteCommand({ TableName: tableName, Key: key }));
     return true;
@@ -92,7 +105,8 @@ async function upgradeItem(
  * Rewrites the items of a table written with an older key layout so that today's queries find them: identity index
  * attributes (issued and discovered), certificates' expiry index attributes, audit entries moved to their shard (put
  * under the new key and deleted from the old in one transaction: the stream then shows an INSERT, whose event has the
- * entry's id as before, so consumers deduplicate it), and idempotency records dropped (they last 24 hours). It scans:
+ * entry's id as before, so consumers deduplicate it), discovery runs split into a record and an item per part, and
+ * idempotency records dropped (they last 24 hours). It scans:
  * for a local table, once. Idempotent: run again, it changes nothing.
  * @returns how many items it rewrote.
  */

@@ -34,6 +34,8 @@ import {
  * | discovered identity by id             | table   | `DID#<id>`             | `DID`                                      |
  * | discovered identities of a scope      | byScope | `DSCOPE#<source>#<account>#<region>#<shard>` | `<id>`             |
  * | discovery runs, newest last           | table   | `DRUN`                 | `<runId>` (starts with its UTC start time) |
+ * | the parts of a discovery run          | table   | `DRUNP#<runId>`        | `<source>\|<account>\|<region>`            |
+ * | when a scope was last read to its end | table   | `SCOPEREAD#<source>#<account>#<region>` | `READ`                    |
  * | idempotency record by hashed key      | table   | `IDEMPOTENCY#<burst shard>` | `<Powertools' hashed key>`            |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
@@ -97,6 +99,8 @@ const PREFIX = {
   byScope: partitionPrefix(INDEX_PARTITIONS.byScope),
   byAccount: partitionPrefix(INDEX_PARTITIONS.byAccount),
   discoveredIdentity: partitionPrefix(TABLE_PARTITIONS.discoveredIdentity),
+  discoveryRunParts: partitionPrefix(TABLE_PARTITIONS.discoveryRunParts),
+  scopeReads: partitionPrefix(TABLE_PARTITIONS.scopeReads),
 } as const;
 
 function tableKey(pk: string, sk: string): Record<string, string> {
@@ -352,9 +356,26 @@ export function scopeIndexAttributes(identity: {
   };
 }
 
-/** The partition of every discovery run: a few a day, each updated once or twice per part, so one partition. */
+/**
+ * The partition of every discovery run's record: a few runs a day, each record updated once or twice per part (when
+ * the part ends or reopens, moving the run's tally), so one partition; each part has an item of its own.
+ */
 export const DISCOVERY_RUN_PARTITION = TABLE_PARTITIONS.discoveryRuns;
 
 export function discoveryRunKey(runId: string): Record<string, string> {
   return tableKey(DISCOVERY_RUN_PARTITION, runId);
+}
+
+/** The partition holding the parts of one discovery run, one item each, keyed by part key. */
+export function discoveryPartsPartition(runId: string): string {
+  return `${PREFIX.discoveryRunParts}${runId}`;
+}
+
+export function discoveryPartKey(runId: string, partKey: string): Record<string, string> {
+  return tableKey(discoveryPartsPartition(runId), partKey);
+}
+
+/** When a scope was last read to its end: one item per scope, written when a part of it succeeds. */
+export function scopeReadKey(scope: { source: string; account: string; region: string }): Record<string, string> {
+  return tableKey(`${PREFIX.scopeReads}${scope.source}#${scope.account}#${scope.region}`, 'READ');
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { partitionPrefix, TABLE_PARTITIONS } from '#lib/config/inventory-table.ts';
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
-import { discoveryRunFromItem } from './dynamodb-discovery-runs.ts';
+import { discoveryRunSummaryFromItem } from './dynamodb-discovery-runs.ts';
 import { auditSchema } from './dynamodb-inventory.ts';
 import { TABLE_KEY } from './dynamodb-keys.ts';
 
@@ -60,8 +60,8 @@ export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
     return {
       position,
       discoveryRun: {
-        before: old === undefined ? undefined : discoveryRunFromItem(plain(old)),
-        after: discoveryRunFromItem(plain(parsed.dynamodb.NewImage)),
+        before: old === undefined ? undefined : discoveryRunSummaryFromItem(plain(old)),
+        after: discoveryRunSummaryFromItem(plain(parsed.dynamodb.NewImage)),
       },
     };
   }

@@ -48,6 +48,8 @@ export const TABLE_PARTITIONS = {
   idempotency: 'IDEMPOTENCY#*',
   discoveredIdentity: 'DID#*',
   discoveryRuns: 'DRUN',
+  discoveryRunParts: 'DRUNP#*',
+  scopeReads: 'SCOPEREAD#*',
 } as const;
 export type TablePartition = keyof typeof TABLE_PARTITIONS;
 

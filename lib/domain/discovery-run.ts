@@ -36,12 +36,75 @@ export interface RunPart {
   readonly resumeFrom?: string | undefined;
 }
 
-export interface DiscoveryRun {
+/** What a run is, apart from its parts. */
+export interface DiscoveryRunHeader {
   readonly runId: string;
   readonly startedAt: string;
   readonly startedBy: string;
   readonly trigger: 'api' | 'schedule';
+}
+
+export interface DiscoveryRun extends DiscoveryRunHeader {
   readonly parts: readonly RunPart[];
+}
+
+/**
+ * How far a run got, kept on its own record as parts finish (each part is a record of its own, so a run of any number
+ * of accounts stays small to read and to update): how many parts it has, how many ended each way, what the ended
+ * parts counted, and when the last one ended.
+ */
+export interface RunTally {
+  readonly parts: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly skipped: number;
+  readonly counts: PartCounts;
+  readonly finishedAt?: string | undefined;
+}
+
+/** A run as listings show it: without its parts, with its tally. */
+export interface DiscoveryRunSummary extends DiscoveryRunHeader {
+  readonly tally: RunTally;
+}
+
+/** Whether a part has ended (it may still be reopened by a unit delivered again). */
+export function isFinished(status: PartStatus): status is 'succeeded' | 'failed' | 'skipped' {
+  return status === 'succeeded' || status === 'failed' || status === 'skipped';
+}
+
+/** The tally of a set of parts. */
+export function tallyOf(parts: readonly RunPart[]): RunTally {
+  const ended = parts.filter((p) => isFinished(p.status));
+  const sum = (key: keyof PartCounts) => ended.reduce((total, p) => total + p.counts[key], 0);
+  const finishedAt = ended
+    .flatMap((p) => (p.finishedAt === undefined ? [] : [p.finishedAt]))
+    .sort()
+    .at(-1);
+  return {
+    parts: parts.length,
+    succeeded: ended.filter((p) => p.status === 'succeeded').length,
+    failed: ended.filter((p) => p.status === 'failed').length,
+    skipped: ended.filter((p) => p.status === 'skipped').length,
+    counts: {
+      seen: sum('seen'),
+      new: sum('new'),
+      changed: sum('changed'),
+      missing: sum('missing'),
+      reappeared: sum('reappeared'),
+    },
+    finishedAt,
+  };
+}
+
+/**
+ * A run's status from its tally: running while any part has not ended; then completed when none failed, failed when
+ * every part that was tried failed, partial otherwise. Skipped parts (a source not configured, no credentials) count
+ * as neither.
+ */
+export function tallyStatus(tally: RunTally): RunStatus {
+  if (tally.succeeded + tally.failed + tally.skipped < tally.parts) return 'running';
+  if (tally.failed === 0) return 'completed';
+  return tally.succeeded === 0 ? 'failed' : 'partial';
 }
 
 /** The key of a part within its run. */
@@ -49,42 +112,10 @@ export function partKey(part: Pick<RunPart, 'source' | 'account' | 'region'>): s
   return `${part.source}|${part.account}|${part.region}`;
 }
 
-/**
- * A run's status, from its parts: running while any part is pending or running; then completed when none failed,
- * failed when every part that was tried failed, partial otherwise. Skipped parts (a source not configured, no
- * credentials) count as neither.
- */
+/** A run's status, from its parts (see {@link tallyStatus}). */
 export function runStatus(parts: readonly RunPart[]): RunStatus {
-  if (parts.some((p) => p.status === 'pending' || p.status === 'running')) return 'running';
-  const failed = parts.filter((p) => p.status === 'failed').length;
-  const succeeded = parts.filter((p) => p.status === 'succeeded').length;
-  if (failed === 0) return 'completed';
-  return succeeded === 0 ? 'failed' : 'partial';
+  return tallyStatus(tallyOf(parts));
 }
-
-/**
- * When a scope (source, account, region) was last read to its end: the latest finish of a succeeded part of it
- * among these runs, leaving out one run (the one in progress). Undefined when none of them read it.
- */
-export function lastScopeSuccess(
-  runs: readonly DiscoveryRun[],
-  scope: Pick<RunPart, 'source' | 'account' | 'region'>,
-  exceptRunId?: string,
-): string | undefined {
-  const key = partKey(scope);
-  let latest: string | undefined;
-  for (const run of runs) {
-    if (run.runId === exceptRunId) continue;
-    for (const part of run.parts) {
-      if (part.status !== 'succeeded' || part.finishedAt === undefined || partKey(part) !== key) continue;
-      if (latest === undefined || part.finishedAt > latest) latest = part.finishedAt;
-    }
-  }
-  return latest;
-}
-
-/** How many recent runs are searched for a scope's last success. */
-export const RECENT_RUNS = 50;
 
 /** A run id that sorts by start time: `<UTC yyyymmddThhmmss>-<random>`. */
 export function newRunId(startedAt: Date, random: string): string {

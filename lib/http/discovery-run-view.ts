@@ -1,15 +1,35 @@
-import { type DiscoveryRun, runStatus } from '#lib/domain/discovery-run.ts';
+import {
+  type DiscoveryRun,
+  type DiscoveryRunSummary,
+  type RunTally,
+  tallyOf,
+  tallyStatus,
+} from '#lib/domain/discovery-run.ts';
 
-/** A run as the API shows it: its status derived from its parts, and each part's outcome, progress and reason. */
-export function discoveryRunView(run: DiscoveryRun) {
-  const finished = run.parts.filter((p) => p.status !== 'pending' && p.status !== 'running').length;
+/** What every view of a run says of it: its status and progress from its tally, and what its ended parts counted. */
+function runHead(run: DiscoveryRunSummary | DiscoveryRun, tally: RunTally) {
   return {
     runId: run.runId,
-    status: runStatus(run.parts),
+    status: tallyStatus(tally),
     startedAt: run.startedAt,
     startedBy: run.startedBy,
     trigger: run.trigger,
-    progress: { parts: run.parts.length, finished },
+    ...(tally.finishedAt === undefined ? {} : { lastPartFinishedAt: tally.finishedAt }),
+    progress: {
+      parts: tally.parts,
+      finished: tally.succeeded + tally.failed + tally.skipped,
+      succeeded: tally.succeeded,
+      failed: tally.failed,
+      skipped: tally.skipped,
+    },
+    counts: tally.counts,
+  };
+}
+
+/** A run as `GET /v1/discovery/runs/{id}` shows it: status, progress, and each part's outcome, counts and reason. */
+export function discoveryRunView(run: DiscoveryRun) {
+  return {
+    ...runHead(run, tallyOf(run.parts)),
     parts: run.parts.map((p) => ({
       source: p.source,
       account: p.account,
@@ -21,4 +41,9 @@ export function discoveryRunView(run: DiscoveryRun) {
       ...(p.finishedAt === undefined ? {} : { finishedAt: p.finishedAt }),
     })),
   };
+}
+
+/** A run as `GET /v1/discovery/runs` lists it: status, progress and counts, without its parts (read one run for them). */
+export function discoveryRunSummaryView(run: DiscoveryRunSummary) {
+  return runHead(run, run.tally);
 }

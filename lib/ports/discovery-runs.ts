@@ -1,14 +1,31 @@
-import type { DiscoveryRun, RunPart } from '#lib/domain/discovery-run.ts';
+import type { DiscoveryScopeKey } from '#lib/domain/discovery.ts';
+import type { DiscoveryRun, DiscoveryRunSummary, RunPart } from '#lib/domain/discovery-run.ts';
 
-/** Runs and their parts, as the API reports them. */
+/**
+ * Runs and their parts, as the API reports them. Each part is kept on its own, and the run keeps a tally of its
+ * parts (how many ended each way, what they counted), so that a run of thousands of accounts costs the same per part.
+ */
 export interface DiscoveryRunStore {
   /** @throws ConflictError when a run with this id exists. */
   createRun(run: DiscoveryRun): Promise<void>;
-  /** Replaces one part of a run (its key: source, account, region); the run must exist. */
+  /**
+   * Replaces one part of a run (its key: source, account, region) and moves the run's tally with it, atomically. A
+   * part that succeeds also records when its scope was last read to its end ({@link lastScopeRead}).
+   * @throws NotFoundError `RUN_NOT_FOUND` when the run or the part does not exist.
+   */
   updatePart(runId: string, part: RunPart): Promise<void>;
+  /**
+   * Records a running part's progress, only while it is still running: a late progress report never reopens a part
+   * that has ended. @returns whether it was recorded.
+   */
+  recordProgress(runId: string, part: RunPart): Promise<boolean>;
   getRun(runId: string): Promise<DiscoveryRun | undefined>;
-  /** The most recent runs first. */
-  listRuns(limit: number): Promise<DiscoveryRun[]>;
+  /** One part of a run, or undefined. */
+  getPart(runId: string, scope: DiscoveryScopeKey): Promise<RunPart | undefined>;
+  /** The most recent runs first, without their parts. */
+  listRuns(limit: number): Promise<DiscoveryRunSummary[]>;
+  /** When a part of any run last read this scope to its end (succeeded), or undefined when none has. */
+  lastScopeRead(scope: DiscoveryScopeKey): Promise<string | undefined>;
 }
 
 /** One unit of discovery work: a part of a run, handed to a worker through a queue. */

@@ -1,6 +1,6 @@
 import type { CatalogEvent } from '#events/catalog.ts';
 import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
-import type { DiscoveryRun } from '#lib/domain/discovery-run.ts';
+import type { DiscoveryRunSummary } from '#lib/domain/discovery-run.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 
 /** What became of a batch of events: the `detail.eventId`s of those the bus still refused after retries. */
@@ -25,7 +25,8 @@ export interface EventPublisher {
  * that is worth an event. Every audited change writes its audit entry in the same transaction as the change itself,
  * so an audit entry appearing in the stream is the outbox record of that change; a discovered identity's item is its
  * own outbox record (its writes are not audited one by one: a run may write thousands), with the image before it; so
- * is a discovery run's item (each part's outcome is written to it in place), with the run as it was before.
+ * is a discovery run's record (its tally moves, in the same transaction, as each part ends), with the run as it was
+ * before.
  */
 export interface StreamedChange {
   /** The stream's sequence number: where a retry resumes. */
@@ -34,5 +35,7 @@ export interface StreamedChange {
   readonly discovered?:
     | { readonly before: DiscoveredIdentity | undefined; readonly after: DiscoveredIdentity }
     | undefined;
-  readonly discoveryRun?: { readonly before: DiscoveryRun | undefined; readonly after: DiscoveryRun } | undefined;
+  readonly discoveryRun?:
+    | { readonly before: DiscoveryRunSummary | undefined; readonly after: DiscoveryRunSummary }
+    | undefined;
 }

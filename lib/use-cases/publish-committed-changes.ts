@@ -1,6 +1,6 @@
 import { type CatalogEvent, EVENT_SOURCE, parseCatalogEvent } from '#events/catalog.ts';
 import { canonicalJson, type DiscoveredIdentity } from '#lib/domain/discovery.ts';
-import { type DiscoveryRun, type PartCounts, type PartStatus, runStatus } from '#lib/domain/discovery-run.ts';
+import { type DiscoveryRunSummary, tallyStatus } from '#lib/domain/discovery-run.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
 
@@ -104,19 +104,19 @@ export function eventFromDiscovered(
 }
 
 /**
- * The event a write of a discovery run stands for: `DiscoveryRunCompleted` when it is the write that finished the run
- * (its status, derived from its parts, goes from `running`, or from nothing, to a final one), else undefined (progress,
- * or a write to a run already finished). Its id, `<runId>:completed`, is the same however often the record is delivered;
+ * The event a write of a discovery run's record stands for: `DiscoveryRunCompleted` when it is the write that finished
+ * the run (its status, from the tally its parts keep, goes from `running`, or from nothing, to a final one), else
+ * undefined (a part ending before others, or a write to a run already finished). Its id, `<runId>:completed`, is the same however often the record is delivered;
  * a run that a late redelivered unit reopens and finishes again gets the same id, so consumers see its first finish.
  */
-export function eventFromDiscoveryRun(before: DiscoveryRun | undefined, after: DiscoveryRun): CatalogEvent | undefined {
-  const status = runStatus(after.parts);
+export function eventFromDiscoveryRun(
+  before: DiscoveryRunSummary | undefined,
+  after: DiscoveryRunSummary,
+): CatalogEvent | undefined {
+  const status = tallyStatus(after.tally);
   if (status === 'running') return undefined;
-  if (before !== undefined && runStatus(before.parts) !== 'running') return undefined;
-  const finished = after.parts.flatMap((p) => (p.finishedAt === undefined ? [] : [p.finishedAt]));
-  const completedAt = finished.reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a), after.startedAt);
-  const byStatus = (s: PartStatus) => after.parts.filter((p) => p.status === s).length;
-  const sum = (key: keyof PartCounts) => after.parts.reduce((total, p) => total + p.counts[key], 0);
+  if (before !== undefined && tallyStatus(before.tally) !== 'running') return undefined;
+  const completedAt = after.tally.finishedAt ?? after.startedAt;
   return parseCatalogEvent({
     source: EVENT_SOURCE,
     detailType: 'DiscoveryRunCompleted',
@@ -130,14 +130,8 @@ export function eventFromDiscoveryRun(before: DiscoveryRun | undefined, after: D
       trigger: after.trigger,
       startedAt: after.startedAt,
       completedAt,
-      parts: { succeeded: byStatus('succeeded'), failed: byStatus('failed'), skipped: byStatus('skipped') },
-      counts: {
-        seen: sum('seen'),
-        new: sum('new'),
-        changed: sum('changed'),
-        missing: sum('missing'),
-        reappeared: sum('reappeared'),
-      },
+      parts: { succeeded: after.tally.succeeded, failed: after.tally.failed, skipped: after.tally.skipped },
+      counts: after.tally.counts,
     },
   });
 }

@@ -1,5 +1,4 @@
 import { type DiscoveredIdentity, isDiscoveredIdentityId } from '#lib/domain/discovery.ts';
-import { lastScopeSuccess, RECENT_RUNS } from '#lib/domain/discovery-run.ts';
 import { NotFoundError, ValidationError } from '#lib/domain/errors.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
@@ -41,7 +40,7 @@ export type IdentityDetail =
 export interface GetIdentityDeps {
   readonly inventory: CertificateInventory;
   readonly discovered: DiscoveredInventory;
-  readonly runs: Pick<DiscoveryRunStore, 'listRuns'>;
+  readonly runs: Pick<DiscoveryRunStore, 'lastScopeRead'>;
 }
 
 function link(certificate: CertificateRecord): LinkedCertificate {
@@ -64,7 +63,7 @@ export function normalizedSerial(serial: unknown): string | undefined {
  * One identity, issued (a UUID) or discovered (`d-…`), with the records linked to it: an issued identity's current
  * certificate; for a discovered certificate (ACM), the certificate this plane issued with the same serial, if any
  * (serials are 128 random bits here, so a match is ours). A discovered identity also says when it was last seen: for
- * one seen by its scope's latest read, that read's end (from the recent runs); for one being missed, what the first
+ * one seen by its scope's latest read, that read's end (recorded per scope); for one being missed, what the first
  * miss recorded. 404 IDENTITY_NOT_FOUND when the id is unknown.
  */
 export async function getIdentity(deps: GetIdentityDeps, identityId: string): Promise<IdentityDetail> {
@@ -80,8 +79,8 @@ export async function getIdentity(deps: GetIdentityDeps, identityId: string): Pr
   const [ours, lastSeenAt] = await Promise.all([
     serial === undefined ? undefined : deps.inventory.getCertificate(serial),
     identity.status === 'active' && identity.missedRuns === 0
-      ? deps.runs.listRuns(RECENT_RUNS).then((runs) =>
-          [lastScopeSuccess(runs, identity), identity.changedAt]
+      ? deps.runs.lastScopeRead(identity).then((read) =>
+          [read, identity.changedAt]
             .filter((t) => t !== undefined)
             .sort()
             .at(-1),

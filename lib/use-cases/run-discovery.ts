@@ -1,13 +1,5 @@
 import { DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
-import {
-  type DiscoveryRun,
-  lastScopeSuccess,
-  newRunId,
-  partKey,
-  RECENT_RUNS,
-  type RunPart,
-  ZERO_COUNTS,
-} from '#lib/domain/discovery-run.ts';
+import { type DiscoveryRun, newRunId, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -134,7 +126,7 @@ function reasonOf(error: unknown): string {
 export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: DiscoveryUnit): Promise<RunPart> {
   const base = { source: unit.source, account: unit.account, region: unit.region, roleArn: unit.roleArn };
   // A unit delivered again continues after the last page its previous delivery wrote.
-  const previous = (await deps.runs.getRun(unit.runId))?.parts.find((p) => partKey(p) === partKey(unit));
+  const previous = await deps.runs.getPart(unit.runId, unit);
   const resumeFrom = previous?.status === 'running' ? previous.resumeFrom : undefined;
   const startedAt = previous?.startedAt ?? deps.clock.now().toISOString();
   await deps.runs.updatePart(unit.runId, { ...base, status: 'running', counts: ZERO_COUNTS, startedAt, resumeFrom });
@@ -147,12 +139,12 @@ export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: Discove
       {
         missingAfterRuns: deps.missingAfterRuns,
         resumeFrom,
-        scopeLastReadAt: lastScopeSuccess(await deps.runs.listRuns(RECENT_RUNS), unit, unit.runId),
+        scopeLastReadAt: await deps.runs.lastScopeRead(unit),
         onProgress: (progress, marker) => {
           if (Date.now() - lastProgress < (deps.progressEveryMs ?? 5_000)) return;
           lastProgress = Date.now();
           void deps.runs
-            .updatePart(unit.runId, {
+            .recordProgress(unit.runId, {
               ...base,
               status: 'running',
               counts: countsOf(progress),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { afterSeen } from '#lib/domain/discovery.ts';
 import { KEY_LAYOUT, upgradeLocalKeys } from '../../infra/local/upgrade-local-keys.ts';
@@ -77,6 +78,34 @@ beforeAll(async () => {
     details: { identityId: IDENTITY },
   });
   await put({ pk: 'IDEMPOTENCY', sk: 'http#abc', status: 'COMPLETED', ttl: 1 });
+  // A discovery run whose parts were a map in its record.
+  await put({
+    pk: 'DRUN',
+    sk: '20260601T100000Z-old',
+    runId: '20260601T100000Z-old',
+    startedAt: AT,
+    startedBy: 'schedule',
+    trigger: 'schedule',
+    parts: {
+      'aws-kms|111122223333|eu-west-1': {
+        source: 'aws-kms',
+        account: '111122223333',
+        region: 'eu-west-1',
+        status: 'succeeded',
+        counts: { seen: 1, new: 1, changed: 0, missing: 0, reappeared: 0 },
+        finishedAt: '2026-06-01T10:00:05.000Z',
+      },
+      'aws-iam|111122223333|global': {
+        source: 'aws-iam',
+        account: '111122223333',
+        region: 'global',
+        status: 'failed',
+        reason: 'AccessDenied',
+        counts: { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 },
+        finishedAt: '2026-06-01T10:00:03.000Z',
+      },
+    },
+  });
   // A discovered identity from before the listing indexes: only its table key and byScope shard.
   const seen = afterSeen(
     undefined,
@@ -106,7 +135,7 @@ it('makes an older data directory readable by the sharded queries, once', async 
   expect((await inventory.listIdentities({ source: 'issued' }, { limit: 10 })).items).toEqual([]);
   expect((await inventory.listAuditEvents('2026-06-01', { limit: 10 })).items).toEqual([]);
 
-  expect(await upgradeLocalKeys(table.doc, table.tableName, dir)).toBe(5);
+  expect(await upgradeLocalKeys(table.doc, table.tableName, dir)).toBe(6);
   expect((await readFile(join(dir, 'key-layout'), 'utf8')).trim()).toBe(String(KEY_LAYOUT));
   expect((await stat(join(dir, 'key-layout'))).mode & 0o077).toBe(0);
 
@@ -133,6 +162,11 @@ it('makes an older data directory readable by the sharded queries, once', async 
   let inScope = 0;
   for await (const page of discovered.listScope(scope)) inScope += page.length;
   expect(inScope).toBe(1);
+
+  const runs = new DynamoDbDiscoveryRuns(table.doc, table.tableName);
+  const [summary] = await runs.listRuns(5);
+  expect(summary?.tally).toMatchObject({ parts: 2, succeeded: 1, failed: 1, counts: { seen: 1, new: 1 } });
+  expect((await runs.getRun('20260601T100000Z-old'))?.parts.map((p) => p.status)).toEqual(['failed', 'succeeded']);
 
   // Recorded: the next start does not scan again, and a forced second pass would change nothing.
   const items = await countItems(table.client, table.tableName);

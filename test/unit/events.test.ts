@@ -6,7 +6,7 @@ import { busEventSchema, type CatalogEvent, DETAIL_TYPES, parseCatalogEvent } fr
 import { type EventPattern, matchesPattern } from '#events/pattern.ts';
 import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
-import { type DiscoveryRun, partKey, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
+import { type DiscoveryRunSummary, type RunPart, tallyOf, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { AUDIT_ACTIONS, type AuditRecord } from '#lib/domain/inventory.ts';
 import type { EventPublisher } from '#lib/ports/event-publisher.ts';
 import {
@@ -233,12 +233,13 @@ describe('discovery run completion', () => {
     counts: ZERO_COUNTS,
     ...extra,
   });
-  const run = (...parts: RunPart[]): DiscoveryRun => ({
+  /** A run's record with the tally these parts keep. */
+  const run = (...parts: RunPart[]): DiscoveryRunSummary => ({
     runId: RUN_ID,
     startedAt: AT,
     startedBy: 'local:admin',
     trigger: 'api',
-    parts,
+    tally: tallyOf(parts),
   });
   const iamDone = part('aws-iam', 'succeeded', {
     counts: { seen: 12, new: 3, changed: 1, missing: 0, reappeared: 1 },
@@ -305,8 +306,8 @@ describe('discovery run completion', () => {
     expect(eventFromDiscoveryRun(run(iamDone, kmsDone), run(iamDone, kmsDone))).toBe(undefined);
   });
 
-  /** A stream record of the run's item, its parts in a map by part key, as the runs adapter writes it. */
-  function runRecord(sequence: string, after: DiscoveryRun, before?: DiscoveryRun): DynamoDBRecord {
+  /** A stream record of the run's record, its tally in top-level numbers, as the runs adapter writes it. */
+  function runRecord(sequence: string, after: DiscoveryRunSummary, before?: DiscoveryRunSummary): DynamoDBRecord {
     const attr = (value: unknown): Record<string, unknown> =>
       typeof value === 'string'
         ? { S: value }
@@ -314,13 +315,18 @@ describe('discovery run completion', () => {
           ? { N: String(value) }
           : { M: Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, attr(v)])) };
     const keys = { pk: { S: 'DRUN' }, sk: { S: after.runId } };
-    const image = (r: DiscoveryRun) => ({
+    const image = (r: DiscoveryRunSummary) => ({
       ...keys,
       runId: attr(r.runId),
       startedAt: attr(r.startedAt),
       startedBy: attr(r.startedBy),
       trigger: attr(r.trigger),
-      parts: attr(Object.fromEntries(r.parts.map((p) => [partKey(p), p]))),
+      partCount: attr(r.tally.parts),
+      succeededParts: attr(r.tally.succeeded),
+      failedParts: attr(r.tally.failed),
+      skippedParts: attr(r.tally.skipped),
+      ...Object.fromEntries(Object.entries(r.tally.counts).map(([k, v]) => [k, attr(v)])),
+      ...(r.tally.finishedAt === undefined ? {} : { finishedAt: attr(r.tally.finishedAt) }),
     });
     return {
       eventName: before ? 'MODIFY' : 'INSERT',
@@ -375,7 +381,7 @@ describe('discovery run completion', () => {
 
   it('resumes at a run change whose event cannot be made, after publishing those before it', async () => {
     const publisher = recordingPublisher();
-    const broken = { ...run(iamDone, kmsDone), startedBy: 'x', startedAt: 'not a time' };
+    const broken = { ...run(iamDone, kmsDone), startedBy: 'x', startedAt: 'not a time', tally: tallyOf([iamDone]) };
     const result = await publishCommittedChanges({ publisher }, [
       { position: '1', audit: audit('PolicyCreated', 'e1') },
       { position: '2', discoveryRun: { before: run(iamDone, kmsRunning), after: broken } },

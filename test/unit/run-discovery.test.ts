@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { afterSeen, type Observation } from '#lib/domain/discovery.ts';
-import { type DiscoveryRun, partKey, type RunPart, runStatus, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
+import {
+  type DiscoveryRun,
+  partKey,
+  type RunPart,
+  runStatus,
+  tallyOf,
+  ZERO_COUNTS,
+} from '#lib/domain/discovery-run.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
 import type { DiscoveryRunStore, DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
 import { runDiscoveryUnit, startDiscoveryRun } from '#lib/use-cases/run-discovery.ts';
 import { InMemoryDiscoveredInventory } from '../support/in-memory-discovered-inventory.ts';
 
+/** The runs store in memory, with the DynamoDB adapter's contract (its own tests run against DynamoDB Local). */
 class InMemoryRuns implements DiscoveryRunStore {
   readonly runs = new Map<string, DiscoveryRun>();
+  readonly scopeReads = new Map<string, string>();
   async createRun(run: DiscoveryRun) {
     if (this.runs.has(run.runId)) throw new ConflictError('RUN_EXISTS', 'exists');
     this.runs.set(run.runId, run);
@@ -18,12 +27,30 @@ class InMemoryRuns implements DiscoveryRunStore {
     if (!run) throw new Error('no run');
     const parts = run.parts.filter((p) => partKey(p) !== partKey(part));
     this.runs.set(runId, { ...run, parts: [...parts, part] });
+    const read = this.scopeReads.get(partKey(part));
+    if (part.status === 'succeeded' && part.finishedAt && (!read || read < part.finishedAt)) {
+      this.scopeReads.set(partKey(part), part.finishedAt);
+    }
+  }
+  async recordProgress(runId: string, part: RunPart) {
+    if ((await this.getPart(runId, part))?.status !== 'running') return false;
+    await this.updatePart(runId, part);
+    return true;
   }
   async getRun(runId: string) {
     return this.runs.get(runId);
   }
+  async getPart(runId: string, scope: Pick<RunPart, 'source' | 'account' | 'region'>) {
+    return this.runs.get(runId)?.parts.find((p) => partKey(p) === partKey(scope));
+  }
   async listRuns(limit: number) {
-    return [...this.runs.values()].slice(-limit).reverse();
+    return [...this.runs.values()]
+      .slice(-limit)
+      .reverse()
+      .map(({ parts, ...run }) => ({ ...run, tally: tallyOf(parts) }));
+  }
+  async lastScopeRead(scope: Pick<RunPart, 'source' | 'account' | 'region'>) {
+    return this.scopeReads.get(partKey(scope));
   }
 }
 
@@ -140,22 +167,15 @@ describe('running a unit', () => {
 
   it("tells the scope's previous successful read to the unit: what it misses was last seen then", async () => {
     const runs = await setup();
-    await runs.createRun({
-      runId: 'r0',
-      startedAt: '2026-11-28T00:00:00.000Z',
-      startedBy: 'x',
-      trigger: 'schedule',
-      parts: [
-        { ...unit, status: 'succeeded', counts: ZERO_COUNTS, finishedAt: '2026-11-28T00:05:00.000Z' },
-        {
-          ...unit,
-          account: '999999999999',
-          status: 'succeeded',
-          counts: ZERO_COUNTS,
-          finishedAt: '2026-11-28T09:00:00.000Z',
-        },
-      ],
+    // An earlier run read this scope to its end; another account's read does not count.
+    await runs.updatePart('r1', {
+      ...unit,
+      status: 'succeeded',
+      counts: ZERO_COUNTS,
+      finishedAt: '2026-11-28T00:05:00.000Z',
     });
+    await runs.updatePart('r1', { ...unit, status: 'running', counts: ZERO_COUNTS });
+    runs.scopeReads.set(partKey({ ...unit, account: '999999999999' }), '2026-11-28T09:00:00.000Z');
     const inventory = new InMemoryDiscoveredInventory();
     const gone = afterSeen(undefined, { ...key, arn: `${key.arn}-gone` }, '2026-11-27T00:00:00.000Z');
     if (!gone) throw new Error('new');

@@ -20,7 +20,7 @@ import { InMemoryPolicyStore } from '../support/in-memory-policy-store.ts';
 import { createTestCa, opensslCsr, TEST_POLICIES, type TestCa, tempDir } from '../support/pki-fixtures.ts';
 
 /** No discovery runs on record. */
-const NO_RUNS = { listRuns: async () => [] };
+const NO_RUNS = { lastScopeRead: async () => undefined };
 
 /** Use cases with in-memory ports and a fixed clock. */
 
@@ -436,35 +436,12 @@ describe('reading a discovered identity', () => {
       facts: { rotationEnabled: false },
       firstSeenAt: '2026-11-29T12:00:00.000Z',
     });
-    // Seen by its scope's latest successful read: last seen then (a failed or other scope's part does not count).
-    const scope = { source: 'aws-kms', account: '111122223333', region: 'eu-west-1' } as const;
-    const counts = { seen: 0, new: 0, changed: 0, missing: 0, reappeared: 0 };
+    // Seen by its scope's latest successful read: last seen then.
     const runs = {
-      listRuns: async () => [
-        {
-          runId: 'r2',
-          startedAt: '2026-11-30T00:00:00.000Z',
-          startedBy: 'schedule',
-          trigger: 'schedule' as const,
-          parts: [
-            { ...scope, status: 'failed' as const, counts, finishedAt: '2026-11-30T01:00:00.000Z' },
-            {
-              ...scope,
-              region: 'us-east-1',
-              status: 'succeeded' as const,
-              counts,
-              finishedAt: '2026-11-30T02:00:00.000Z',
-            },
-          ],
-        },
-        {
-          runId: 'r1',
-          startedAt: '2026-11-29T18:00:00.000Z',
-          startedBy: 'schedule',
-          trigger: 'schedule' as const,
-          parts: [{ ...scope, status: 'succeeded' as const, counts, finishedAt: '2026-11-29T18:10:00.000Z' }],
-        },
-      ],
+      lastScopeRead: async (scope: { source: string; account: string; region: string }) =>
+        scope.source === 'aws-kms' && scope.account === '111122223333' && scope.region === 'eu-west-1'
+          ? '2026-11-29T18:10:00.000Z'
+          : undefined,
     };
     const detail = await getIdentity({ inventory, discovered, runs }, seen.identity.identityId);
     expect(detail).toMatchObject({ kind: 'discovered', lastSeenAt: '2026-11-29T18:10:00.000Z', certificates: [] });
