@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
-import type { IdentityAnnotations, IdentityListFilter } from '#lib/domain/identity-catalog.ts';
+import type { IdentityAnnotations } from '#lib/domain/identity-annotations.ts';
+import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import {
   AUDIT_ACTIONS,
   type AuditRecord,

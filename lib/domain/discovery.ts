@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IdentityAnnotations } from './identity-catalog.ts';
+import type { IdentityAnnotations } from './identity-annotations.ts';
 
 /**
  * Discovered machine identities: what the discovery sources observe in AWS accounts, and how the inventory keeps one

@@ -1,4 +1,4 @@
-import type { IdentityAnnotations } from './identity-catalog.ts';
+import type { IdentityAnnotations } from './identity-annotations.ts';
 import type { RevocationReason } from './revocation-reason.ts';
 
 /** A name a certificate is issued for, exactly as it appears in the subjectAltName extension. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DiscoveredIdentity, isDiscoveredIdentityId, ownerFromTags } from '#lib/domain/discovery.ts';
 import { ConflictError, NotFoundError } from '#lib/domain/errors.ts';
-import { type AnnotationPatch, effectiveOwner, patchAnnotations } from '#lib/domain/identity-catalog.ts';
+import { type AnnotationPatch, effectiveOwner, patchAnnotations } from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { Principal } from '#lib/domain/principal.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
