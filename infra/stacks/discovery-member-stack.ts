@@ -15,6 +15,8 @@ export const DISCOVERY_READ_ACTIONS = {
     'iam:ListAccessKeys',
     'iam:GetAccessKeyLastUsed',
     'iam:ListMFADevices',
+    'iam:GetLoginProfile',
+    'iam:GetAccountSummary',
   ],
   'aws-acm': ['acm:ListCertificates', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
   'aws-secrets-manager': ['secretsmanager:ListSecrets'],

@@ -45,6 +45,8 @@ describe('discovery member stack', () => {
         'acm:ListTagsForCertificate',
         'iam:GetAccessKeyLastUsed',
         'iam:GetAccountAuthorizationDetails',
+        'iam:GetAccountSummary',
+        'iam:GetLoginProfile',
         'iam:ListAccessKeys',
         'iam:ListMFADevices',
         'iam:ListRoles',

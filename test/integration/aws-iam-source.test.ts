@@ -8,8 +8,10 @@ import {
 } from '#lib/adapters/discovery/aws-iam-source.ts';
 import { DiscoveryReadError } from '#lib/adapters/discovery/discovery-read-error.ts';
 import { PRIVILEGE_ESCALATION_METHODS } from '#lib/adapters/discovery/iam-policy-facts.ts';
-import type { Observation } from '#lib/domain/discovery.ts';
+import { afterSeen, type Observation } from '#lib/domain/discovery.ts';
 import { ControlPlaneError } from '#lib/domain/errors.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfDiscovered } from '#lib/domain/risk/subject.ts';
 import type { DiscoverySource, ObservationPage } from '#lib/ports/discovery-source.ts';
 import {
   type FakeIam,
@@ -100,6 +102,7 @@ function smallEstate(): FakeIamEstate {
         name: 'admin',
         createDate: new Date('2024-06-01T09:00:00Z'),
         passwordLastUsed: new Date('2026-11-20T08:15:00Z'),
+        loginProfile: { createDate: new Date('2024-06-01T09:05:00Z') },
         attachedPolicies: [ADMIN_POLICY],
         tags: { team: 'platform' },
         mfaDevices: [`arn:aws:iam::${ACCOUNT}:mfa/admin`],
@@ -164,12 +167,13 @@ function smallEstate(): FakeIamEstate {
         ],
       },
     ],
+    rootAccessKeys: 0,
   };
 }
 
 const roleId = expect.stringMatching(/^AROA[0-9A-F]{17}$/);
 const userId = expect.stringMatching(/^AIDA[0-9A-F]{17}$/);
-const noPolicyRisk = { adminActions: [], privilegeEscalation: [], unreadablePolicies: [] };
+const noPolicyRisk = { adminActions: [], wildcardServiceActions: [], privilegeEscalation: [], unreadablePolicies: [] };
 const noTrustRisk = { trustAnyPrincipal: null, crossAccountTrustWithoutExternalId: [], githubOidcWithoutSub: false };
 const principals = (p: Partial<Record<'services' | 'accounts' | 'federated' | 'aws', string[]>>) => ({
   any: false,
@@ -216,6 +220,8 @@ const EXPECTED: Observation[] = [
       },
       risk: {
         adminActions: [],
+        // The deploy policy's default version allows cloudformation:* on every resource (FSBP IAM.21).
+        wildcardServiceActions: [{ action: 'cloudformation:*', conditional: false, grantedBy: [DEPLOY_POLICY] }],
         privilegeEscalation: [
           {
             method: 'PassExistingRoleToCloudFormation',
@@ -380,7 +386,10 @@ const EXPECTED: Observation[] = [
       path: '/',
       createDate: '2024-06-01T09:00:00.000Z',
       passwordLastUsed: '2026-11-20',
+      consolePassword: true,
       mfaDevices: 1,
+      activeAccessKeys: ['AKIAADMINKEY00000001'],
+      agentSignals: [],
       groups: [],
       permissionsBoundary: null,
       attachedPolicies: [ADMIN_POLICY],
@@ -391,6 +400,8 @@ const EXPECTED: Observation[] = [
           conditional: false,
           grantedBy: [ADMIN_POLICY],
         })),
+        // AdministratorAccess allows `*`, which adminActions records: no service wildcard besides.
+        wildcardServiceActions: [],
         privilegeEscalation: Object.keys(PRIVILEGE_ESCALATION_METHODS)
           .sort()
           .map((method) => ({
@@ -442,13 +453,17 @@ const EXPECTED: Observation[] = [
       path: '/ci/',
       createDate: '2025-02-01T00:00:00.000Z',
       passwordLastUsed: null,
+      consolePassword: false,
       mfaDevices: 0,
+      activeAccessKeys: [],
+      agentSignals: [],
       groups: ['deployers'],
       permissionsBoundary: null,
       attachedPolicies: [],
       inlinePolicies: [],
       risk: {
         adminActions: [],
+        wildcardServiceActions: [],
         privilegeEscalation: [
           {
             method: 'PassExistingRoleToNewLambdaThenInvoke',
@@ -521,11 +536,14 @@ describe('AwsIamSource against a fake IAM (real IAMClient, query protocol)', () 
         'GetAccountAuthorizationDetails',
         'ListRoles',
         'ListUsers',
+        'GetAccountSummary',
         'ListMFADevices',
+        'GetLoginProfile',
         'ListAccessKeys',
         'GetAccessKeyLastUsed',
       ]),
     );
+    expect(actions(fake, 'GetAccountSummary')).toEqual([{ action: 'GetAccountSummary', params: {}, status: 200 }]);
     expect(actions(fake, 'GetAccountAuthorizationDetails')[0]?.params).toEqual({
       'Filter.member.1': 'User',
       'Filter.member.2': 'Role',
@@ -535,6 +553,11 @@ describe('AwsIamSource against a fake IAM (real IAMClient, query protocol)', () 
       MaxItems: '1000',
     });
     expect(actions(fake, 'ListMFADevices').map((r) => r.params.UserName)).toEqual(['admin', 'deployer']);
+    // deployer has no console password: IAM answers NoSuchEntity (404), which is `consolePassword: false`.
+    expect(actions(fake, 'GetLoginProfile').map((r) => [r.params.UserName, r.status])).toEqual([
+      ['admin', 200],
+      ['deployer', 404],
+    ]);
     expect(actions(fake, 'GetAccessKeyLastUsed')).toHaveLength(2);
   });
 
@@ -564,11 +587,13 @@ describe('AwsIamSource against a fake IAM (real IAMClient, query protocol)', () 
     fake.throttle('ListAccessKeys', 1);
     fake.throttle('GetAccessKeyLastUsed', 1);
     fake.throttle('ListMFADevices', 1);
+    fake.throttle('GetLoginProfile', 1);
+    fake.throttle('GetAccountSummary', 1);
     const client = fakeIamClient(fake.endpoint, { retryStrategy: quickAdaptiveRetry(5) });
     const started = Date.now();
     const pages = await collect(createAwsIamSource({ client }));
     expect(all(pages)).toEqual(EXPECTED);
-    expect(fake.requests.filter((r) => r.status === 400)).toHaveLength(5);
+    expect(fake.requests.filter((r) => r.status === 400)).toHaveLength(7);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -616,6 +641,133 @@ describe('AwsIamSource against a fake IAM (real IAMClient, query protocol)', () 
     ]);
   });
 
+  it('records on each user its console password, its active access keys and its agent signals', async () => {
+    fake.estate.users = [
+      {
+        // An agent's user: tagged so, with long-lived keys (two active, one not) and no console password.
+        name: 'support-bot',
+        createDate: new Date('2025-08-01T00:00:00Z'),
+        tags: { 'mim:kind': 'agent', owner: 'support' },
+        accessKeys: [
+          { id: 'AKIASUPPORTBOT000003', status: 'Active', createDate: new Date('2025-08-03T00:00:00Z') },
+          { id: 'AKIASUPPORTBOT000001', status: 'Inactive', createDate: new Date('2025-08-01T00:00:00Z') },
+          { id: 'AKIASUPPORTBOT000002', status: 'Active', createDate: new Date('2025-08-02T00:00:00Z') },
+        ],
+      },
+      {
+        // A person: a console password never used, no access keys, tagged with another kind.
+        name: 'carol',
+        createDate: new Date('2025-09-01T00:00:00Z'),
+        tags: { 'mim:kind': 'person' },
+        loginProfile: { createDate: new Date('2025-09-01T00:01:00Z'), passwordResetRequired: true },
+      },
+    ];
+    // One key a page: the active keys are gathered across ListAccessKeys pages.
+    fake.listPageSize('ListAccessKeys', 1);
+    const users = all(await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) }))).filter(
+      (o) => o.type !== 'iam-role' && o.type !== 'ai-agent',
+    );
+    expect(users.map((o) => [o.type, o.name])).toEqual([
+      ['iam-user', 'carol'],
+      ['iam-user', 'support-bot'],
+      ['iam-access-key', 'AKIASUPPORTBOT000001'],
+      ['iam-access-key', 'AKIASUPPORTBOT000002'],
+      ['iam-access-key', 'AKIASUPPORTBOT000003'],
+    ]);
+    expect(users[0]?.facts).toMatchObject({
+      consolePassword: true,
+      passwordLastUsed: null,
+      activeAccessKeys: [],
+      agentSignals: [],
+    });
+    // Still an IAM user (the type stays); its agent signal is what the agent rules read.
+    expect(users[1]?.facts).toMatchObject({
+      consolePassword: false,
+      activeAccessKeys: ['AKIASUPPORTBOT000002', 'AKIASUPPORTBOT000003'],
+      agentSignals: ['tag:mim:kind=agent'],
+    });
+    expect(actions(fake, 'GetLoginProfile').map((r) => [r.params.UserName, r.status])).toEqual([
+      ['carol', 200],
+      ['support-bot', 404],
+    ]);
+    expect(actions(fake, 'ListAccessKeys').filter((r) => r.params.UserName === 'support-bot')).toHaveLength(3);
+  });
+
+  it('fails naming iam:GetLoginProfile when it is denied, as any other per-user read', async () => {
+    fake.deny('GetLoginProfile');
+    const error = await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiscoveryReadError);
+    expect(error).toMatchObject({ source: 'aws-iam', action: 'iam:GetLoginProfile', reason: 'AccessDenied' });
+  });
+
+  it("records the root user's keys GetAccountSummary reports, between the roles and the users", async () => {
+    fake.estate.rootAccessKeys = 1;
+    const observations = all(await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })));
+    const root = {
+      ...base,
+      type: 'iam-access-key',
+      arn: `arn:aws:iam::${ACCOUNT}:root/access-keys`,
+      name: 'root access keys',
+      tags: {},
+      facts: {
+        user: '<root_account>',
+        userArn: `arn:aws:iam::${ACCOUNT}:root`,
+        status: 'Active',
+        createDate: null,
+        seenBy: 'iam:GetAccountSummary',
+      },
+    };
+    const roles = EXPECTED.filter((o) => o.type === 'iam-role' || o.type === 'ai-agent');
+    expect(observations).toEqual([...roles, root, ...EXPECTED.slice(roles.length)]);
+
+    // Two keys are still one identity; none (the default estate) is none.
+    fake.estate.rootAccessKeys = 2;
+    const again = all(await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })));
+    expect(again.filter((o) => o.arn.endsWith(':root/access-keys'))).toEqual([root]);
+    fake.estate.rootAccessKeys = 0;
+    const none = all(await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })));
+    expect(none).toEqual(EXPECTED);
+  });
+
+  it('fails naming iam:GetAccountSummary when it is denied', async () => {
+    fake.deny('GetAccountSummary');
+    const error = await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DiscoveryReadError);
+    expect(error).toMatchObject({ source: 'aws-iam', action: 'iam:GetAccountSummary', reason: 'AccessDenied' });
+  });
+
+  it('gives observations on which the IAM risk rules fire, once stored as an inventory keeps them', async () => {
+    fake.estate.rootAccessKeys = 1;
+    fake.estate.users.push({
+      name: 'support-bot',
+      createDate: new Date('2025-08-01T00:00:00Z'),
+      tags: { 'mim:kind': 'agent', owner: 'support' },
+      accessKeys: [{ id: 'AKIASUPPORTBOT000001', status: 'Active', createDate: new Date('2025-08-01T00:00:00Z') }],
+    });
+    const observations = all(await collect(createAwsIamSource({ client: fakeIamClient(fake.endpoint) })));
+    const now = new Date('2026-11-29T12:00:00Z');
+    const rules = new Map(
+      observations.map((observation) => {
+        // As the inventory stores it (JSON), then reads it back for the rules.
+        const stored = JSON.parse(JSON.stringify(observation)) as Observation;
+        const seen = afterSeen(undefined, stored, now.toISOString());
+        if (seen === undefined) throw new Error('a new observation is always written');
+        const assessment = assessRisk(riskSubjectOfDiscovered(seen.identity), now);
+        return [observation.name, assessment.findings.map((finding) => finding.rule)];
+      }),
+    );
+    expect(rules.get('admin')).toContain('IAM_USER_CONSOLE_AND_KEYS');
+    expect(rules.get('gha-deploy')).toContain('IAM_WILDCARD_SERVICE_ACTIONS');
+    expect(rules.get('root access keys')).toEqual(['IAM_ROOT_ACCESS_KEY']);
+    expect(rules.get('support-bot')).toContain('AGENT_LONG_LIVED_KEYS');
+    // No password: keys alone are not both credentials. No service wildcard: logs only, nor for `*` (its own rule).
+    expect(rules.get('deployer')).not.toContain('IAM_USER_CONSOLE_AND_KEYS');
+    expect(rules.get('support-bot')).not.toContain('IAM_USER_CONSOLE_AND_KEYS');
+    expect(rules.get('lambda-exec')).not.toContain('IAM_WILDCARD_SERVICE_ACTIONS');
+    expect(rules.get('admin')).not.toContain('IAM_WILDCARD_SERVICE_ACTIONS');
+    expect(rules.get('admin')).not.toContain('AGENT_LONG_LIVED_KEYS');
+  });
+
   it('refuses a client that reads another account than the scope', async () => {
     const source = createAwsIamSource({ client: fakeIamClient(fake.endpoint) });
     const error = await collect(source, undefined, { account: '999999999999', region: 'global' }).catch(
@@ -640,6 +792,7 @@ describe('AwsIamSource over larger estates', () => {
   });
   afterEach(() => {
     fake.reset();
+    fake.estate.rootAccessKeys = 0;
   });
   afterAll(async () => {
     await fake.close();
@@ -706,6 +859,38 @@ describe('AwsIamSource over larger estates', () => {
     ]);
     expect(actions(fake, 'GetAccessKeyLastUsed').map((r) => r.params.AccessKeyId)).toContain('AKIAUSER001KEY100000');
     expect(actions(fake, 'GetAccessKeyLastUsed')).toHaveLength(7);
+  });
+
+  it("resumes past the root user's keys without reading the account summary, and before them with it", async () => {
+    // 99 roles, then the root user's keys: the first page ends on them.
+    fake.estate.roles = Array.from({ length: 99 }, (_, i) => role(i));
+    fake.estate.users = Array.from({ length: 2 }, (_, i) => user(i, 1));
+    fake.estate.rootAccessKeys = 1;
+    const source = createAwsIamSource({ client: fakeIamClient(fake.endpoint) });
+    const full = all(await collect(source));
+    expect(full).toHaveLength(104);
+    expect(full[99]?.arn).toBe(`arn:aws:iam::${ACCOUNT}:root/access-keys`);
+
+    const iterator = source.pages(SCOPE)[Symbol.asyncIterator]();
+    const first = (await iterator.next()).value as ObservationPage;
+    await iterator.return?.();
+    expect(first.observations.at(-1)?.arn).toBe(`arn:aws:iam::${ACCOUNT}:root/access-keys`);
+    fake.reset();
+    expect(all(await collect(source, { resumeFrom: first.marker ?? '' }))).toEqual(full.slice(100));
+    expect(actions(fake, 'GetAccountSummary')).toHaveLength(0);
+    expect(actions(fake, 'GetLoginProfile').map((r) => r.params.UserName)).toEqual(['user-000', 'user-001']);
+
+    // 101 roles: the first page ends among them, and the resumed run reads the summary to give the root user's keys.
+    fake.estate.roles = Array.from({ length: 101 }, (_, i) => role(i));
+    const fuller = all(await collect(source));
+    const again = source.pages(SCOPE)[Symbol.asyncIterator]();
+    const firstOfMore = (await again.next()).value as ObservationPage;
+    await again.return?.();
+    fake.reset();
+    const rest = all(await collect(source, { resumeFrom: firstOfMore.marker ?? '' }));
+    expect(rest).toEqual(fuller.slice(100));
+    expect(rest[1]?.arn).toBe(`arn:aws:iam::${ACCOUNT}:root/access-keys`);
+    expect(actions(fake, 'GetAccountSummary')).toHaveLength(1);
   });
 
   it('keeps at most 4 IAM calls in flight for the per-user reads', async () => {

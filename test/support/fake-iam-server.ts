@@ -34,6 +34,8 @@ export interface FakeIamUser {
   readonly accessKeys?: readonly FakeAccessKey[];
   /** MFA device serial numbers. */
   readonly mfaDevices?: readonly string[];
+  /** Its console password (login profile); absent: none, and GetLoginProfile answers NoSuchEntity. */
+  readonly loginProfile?: { readonly createDate: Date; readonly passwordResetRequired?: boolean };
 }
 
 export interface FakeIamRole {
@@ -80,6 +82,8 @@ export interface FakeIamEstate {
   roles: FakeIamRole[];
   groups: FakeIamGroup[];
   policies: FakeManagedPolicy[];
+  /** Access keys of the root user (0 to 2; default 0): GetAccountSummary's `AccountAccessKeysPresent` is 1 if any. */
+  rootAccessKeys?: number;
 }
 
 /** A request as the fake received it: the `Action` and the other form parameters, and the status answered. */
@@ -135,7 +139,10 @@ class IamError extends Error {
   }
 }
 
-/** What the fake serializes: objects become elements, lists become `<member>` elements, as in IAM's query XML. */
+/**
+ * What the fake serializes: objects become elements, lists become `<member>` elements, maps become `<entry>` elements
+ * of a `<key>` and a `<value>`, as in IAM's query XML.
+ */
 type XmlValue =
   | string
   | number
@@ -143,6 +150,7 @@ type XmlValue =
   | Date
   | undefined
   | readonly XmlValue[]
+  | ReadonlyMap<string, XmlValue>
   | { readonly [name: string]: XmlValue };
 
 function escapeXml(text: string): string {
@@ -153,6 +161,12 @@ function toXml(name: string, value: XmlValue): string {
   if (value === undefined) return '';
   if (Array.isArray(value)) return `<${name}>${value.map((item) => toXml('member', item)).join('')}</${name}>`;
   if (value instanceof Date) return `<${name}>${value.toISOString()}</${name}>`;
+  if (value instanceof Map) {
+    const entries = [...(value as ReadonlyMap<string, XmlValue>)]
+      .map(([key, v]) => `<entry>${toXml('key', key)}${toXml('value', v)}</entry>`)
+      .join('');
+    return `<${name}>${entries}</${name}>`;
+  }
   if (typeof value === 'object') {
     const children = Object.entries(value as Record<string, XmlValue>)
       .map(([child, v]) => toXml(child, v))
@@ -183,9 +197,11 @@ function uniqueId(prefix: string, name: string): string {
  * body (`Action=…&Version=2010-05-08&…`, lists as `Name.member.N`), answers `<ActionResponse>` with `<ActionResult>`
  * and `<ResponseMetadata><RequestId>` in IAM's namespace, lists as `<member>` elements, errors as `<ErrorResponse>`.
  * Operations over the test's {@link FakeIamEstate}: GetAccountAuthorizationDetails (Filter, MaxItems, Marker; managed
- * policies with every version; documents URL-encoded), ListRoles, ListUsers, ListAccessKeys, GetAccessKeyLastUsed and
- * ListMFADevices. Pages can be scripted short or empty while truncated; throttling and access denial can be injected
- * per action. The SigV4 `Authorization` header is checked for shape, not for a valid signature.
+ * policies with every version; documents URL-encoded), ListRoles, ListUsers, ListAccessKeys, GetAccessKeyLastUsed,
+ * ListMFADevices, GetLoginProfile (NoSuchEntity, 404, for a user without a console password) and GetAccountSummary
+ * (its `SummaryMap` counted from the estate, with IAM's default quotas). Pages can be scripted short or empty while
+ * truncated; throttling and access denial can be injected per action. The SigV4 `Authorization` header is checked
+ * for shape, not for a valid signature.
  */
 export async function startFakeIam(estate: FakeIamEstate): Promise<FakeIam> {
   const requests: RecordedIamRequest[] = [];
@@ -385,6 +401,47 @@ export async function startFakeIam(estate: FakeIamEstate): Promise<FakeIam> {
     return { ...lists, ...paging };
   }
 
+  /** GetAccountSummary's map: the estate's counts, and IAM's default quotas. */
+  function accountSummary(): Map<string, number> {
+    const mfaDevices = estate.users.reduce((sum, user) => sum + (user.mfaDevices?.length ?? 0), 0);
+    const local = estate.policies.filter((policy) => !policy.awsManaged);
+    return new Map([
+      ['GroupPolicySizeQuota', 5120],
+      ['InstanceProfilesQuota', 1000],
+      ['Policies', local.length],
+      ['GroupsPerUserQuota', 10],
+      ['InstanceProfiles', new Set(estate.roles.flatMap((role) => role.instanceProfiles ?? [])).size],
+      ['AttachedPoliciesPerUserQuota', 10],
+      ['Users', estate.users.length],
+      ['PoliciesQuota', 1500],
+      ['Providers', 0],
+      ['AccountMFAEnabled', 0],
+      ['AccessKeysPerUserQuota', 2],
+      ['AssumeRolePolicySizeQuota', 2048],
+      ['PolicyVersionsInUseQuota', 10000],
+      ['GlobalEndpointTokenVersion', 1],
+      ['VersionsPerPolicyQuota', 5],
+      ['AttachedPoliciesPerGroupQuota', 10],
+      ['PolicySizeQuota', 6144],
+      ['Groups', estate.groups.length],
+      ['AccountSigningCertificatesPresent', 0],
+      ['UsersQuota', 5000],
+      ['ServerCertificatesQuota', 20],
+      ['MFADevices', mfaDevices],
+      ['UserPolicySizeQuota', 2048],
+      ['PolicyVersionsInUse', local.reduce((sum, policy) => sum + policy.versions.length, 0)],
+      ['ServerCertificates', 0],
+      ['Roles', estate.roles.length],
+      ['RolesQuota', 1000],
+      ['SigningCertificatesPerUserQuota', 2],
+      ['MFADevicesInUse', mfaDevices],
+      ['RolePolicySizeQuota', 10240],
+      ['AttachedPoliciesPerRoleQuota', 10],
+      ['AccountAccessKeysPresent', (estate.rootAccessKeys ?? 0) > 0 ? 1 : 0],
+      ['GroupsQuota', 300],
+    ]);
+  }
+
   function handle(action: string, params: URLSearchParams): { [name: string]: XmlValue } {
     switch (action) {
       case 'GetAccountAuthorizationDetails':
@@ -441,6 +498,21 @@ export async function startFakeIam(estate: FakeIamEstate): Promise<FakeIam> {
           ...paging,
         };
       }
+      case 'GetLoginProfile': {
+        const user = findUser(params.get('UserName') ?? undefined);
+        if (user.loginProfile === undefined) {
+          throw new IamError('NoSuchEntity', `Login Profile for User ${user.name} cannot be found.`, 404);
+        }
+        return {
+          LoginProfile: {
+            UserName: user.name,
+            CreateDate: user.loginProfile.createDate,
+            PasswordResetRequired: user.loginProfile.passwordResetRequired ?? false,
+          },
+        };
+      }
+      case 'GetAccountSummary':
+        return { SummaryMap: accountSummary() };
       default:
         throw new IamError('InvalidAction', `Could not find operation ${action} for version ${API_VERSION}.`);
     }

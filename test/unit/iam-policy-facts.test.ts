@@ -10,6 +10,7 @@ import {
   privilegeEscalationFacts,
   statementAllows,
   unreadablePolicies,
+  wildcardServiceActionFacts,
 } from '#lib/adapters/discovery/iam-policy-facts.ts';
 import { iamEncodePolicy } from '#test/support/fake-iam-server.ts';
 
@@ -166,6 +167,81 @@ describe('adminActionFacts', () => {
       conditional: false,
       grantedBy: ['inline:mfa', 'inline:plain'],
     });
+  });
+});
+
+describe('wildcardServiceActionFacts (FSBP IAM.21)', () => {
+  const actionsOf = (...policies: NamedPolicy[]) =>
+    wildcardServiceActionFacts(policies).map((fact) => (fact as { action: string }).action);
+
+  it('records `<service>:*` on every resource, shaped as adminActions, one grant per service', () => {
+    expect(wildcardServiceActionFacts([policy('inline:data', allow(['s3:*', 's3:GetObject', 'kms:Decrypt']))])).toEqual(
+      [{ action: 's3:*', conditional: false, grantedBy: ['inline:data'] }],
+    );
+    const managed = `arn:aws:iam::${ACCOUNT}:policy/data`;
+    expect(
+      wildcardServiceActionFacts([
+        policy(managed, allow(['S3:*', 'dynamodb:**'])),
+        policy('inline:queue', allow('sqs:*'), allow('s3:*')),
+      ]),
+    ).toEqual([
+      { action: 'dynamodb:*', conditional: false, grantedBy: [managed] },
+      { action: 's3:*', conditional: false, grantedBy: [managed, 'inline:queue'] },
+      { action: 'sqs:*', conditional: false, grantedBy: ['inline:queue'] },
+    ]);
+  });
+
+  it('does not record a narrower action, nor a service wildcard on named resources', () => {
+    expect(actionsOf(policy('inline:read', allow(['s3:GetObject', 's3:Get*', 's3:*Object'])))).toEqual([]);
+    expect(actionsOf(policy('inline:bucket', allow('s3:*', { Resource: 'arn:aws:s3:::reports/*' })))).toEqual([]);
+    expect(
+      actionsOf(policy('inline:buckets', allow('s3:*', { Resource: ['arn:aws:s3:::a', 'arn:aws:s3:::a/*'] }))),
+    ).toEqual([]);
+    // NotResource on an Allow leaves every other resource: conservatively, all of them.
+    expect(
+      actionsOf(policy('inline:not', { Effect: 'Allow', Action: 'ec2:*', NotResource: 'arn:aws:ec2:*:*:vpc/*' })),
+    ).toEqual(['ec2:*']);
+    expect(actionsOf(policy('inline:deny', { Effect: 'Deny', Action: 's3:*', Resource: '*' }))).toEqual([]);
+  });
+
+  it('leaves `*`, `iam:*` and `sts:*` to adminActions; a wildcard service prefix is recorded as written', () => {
+    expect(actionsOf(policy('arn:aws:iam::aws:policy/AdministratorAccess', allow('*')))).toEqual([]);
+    expect(actionsOf(policy('inline:star-star', allow('*:*')))).toEqual([]);
+    expect(actionsOf(policy('inline:iam-sts', allow(['iam:*', 'STS:*', 'lambda:*'])))).toEqual(['lambda:*']);
+    expect(actionsOf(policy('inline:prefix', allow('ec2*:*')))).toEqual(['ec2*:*']);
+  });
+
+  it('reads NotAction conservatively: every service it does not exclude, as one grant', () => {
+    const powerUser = policy('arn:aws:iam::aws:policy/PowerUserAccess', {
+      Effect: 'Allow',
+      NotAction: ['iam:*', 'organizations:*', 'account:*'],
+      Resource: '*',
+    });
+    expect(wildcardServiceActionFacts([powerUser])).toEqual([
+      {
+        action: '* except [account:*, iam:*, organizations:*]',
+        conditional: false,
+        grantedBy: ['arn:aws:iam::aws:policy/PowerUserAccess'],
+      },
+    ]);
+    expect(actionsOf(policy('inline:nothing', { Effect: 'Allow', NotAction: '*', Resource: '*' }))).toEqual([]);
+    expect(
+      actionsOf(policy('inline:one-bucket', { Effect: 'Allow', NotAction: 'iam:*', Resource: 'arn:aws:s3:::a' })),
+    ).toEqual([]);
+  });
+
+  it('marks a grant conditional only when every granting statement has conditions', () => {
+    const vpcOnly = policy('inline:vpc', allow('s3:*', { Condition: { StringEquals: { 'aws:SourceVpc': 'vpc-1' } } }));
+    expect(wildcardServiceActionFacts([vpcOnly])).toEqual([
+      { action: 's3:*', conditional: true, grantedBy: ['inline:vpc'] },
+    ]);
+    expect(wildcardServiceActionFacts([vpcOnly, policy('inline:plain', allow('s3:*'))])).toEqual([
+      { action: 's3:*', conditional: false, grantedBy: ['inline:plain', 'inline:vpc'] },
+    ]);
+  });
+
+  it('skips unreadable policies', () => {
+    expect(wildcardServiceActionFacts([{ ref: 'inline:broken', document: undefined }])).toEqual([]);
   });
 });
 

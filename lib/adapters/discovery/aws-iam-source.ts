@@ -1,6 +1,8 @@
 import {
   GetAccessKeyLastUsedCommand,
   GetAccountAuthorizationDetailsCommand,
+  GetAccountSummaryCommand,
+  GetLoginProfileCommand,
   IAMClient,
   type IAMClientConfig,
   ListAccessKeysCommand,
@@ -22,6 +24,7 @@ import {
   parsePolicyDocument,
   privilegeEscalationFacts,
   unreadablePolicies,
+  wildcardServiceActionFacts,
 } from './iam-policy-facts.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { utcDay } from './utc-day.ts';
@@ -30,7 +33,10 @@ const SOURCE = 'aws-iam' as const;
 
 /** Observations per yielded page. */
 export const AWS_IAM_PAGE_SIZE = 100;
-/** IAM calls in flight at once for the per-user reads (MFA devices, access keys): IAM's throttling cannot be raised. */
+/**
+ * IAM calls in flight at once for the per-user reads (MFA devices, login profile, access keys), and for the
+ * account-wide reads: IAM's throttling cannot be raised.
+ */
 export const AWS_IAM_CONCURRENCY = 4;
 /** Attempts per IAM call in {@link createIamDiscoveryClient}: the SDK default is 3; IAM throttles bursts readily. */
 export const AWS_IAM_MAX_ATTEMPTS = 8;
@@ -45,7 +51,7 @@ const MAX_ITEMS = 1000;
 const MAX_PAGES = 10_000;
 /** Consecutive truncated pages that hand back the marker they were given, before the listing is given up. */
 const MAX_STALLED_PAGES = 20;
-/** Users whose MFA devices and access keys are read together, before their observations are handed on. */
+/** Users whose per-user reads are made together, before their observations are handed on. */
 const USER_BATCH = 20;
 
 /**
@@ -152,6 +158,11 @@ const listMfaDevicesSchema = z.object({
   MFADevices: z.array(z.object({ SerialNumber: z.string() })).default([]),
   ...pagingSchema,
 });
+const loginProfileSchema = z.object({ LoginProfile: z.object({ UserName: z.string(), CreateDate: z.date() }) });
+// IAM always sends AccountAccessKeysPresent: a summary without it is not read as "no root keys".
+const accountSummarySchema = z.object({
+  SummaryMap: z.object({ AccountAccessKeysPresent: z.number().int().nonnegative() }),
+});
 
 type UserDetail = z.infer<typeof userDetailSchema>;
 type RoleDetail = z.infer<typeof roleDetailSchema>;
@@ -190,18 +201,19 @@ const MARKER_PREFIX = 'v1.';
  * the principal, and the risk facts need the principal's effective policies. Memory is bounded by the account's IAM
  * size, which IAM itself bounds (5,000 roles and 5,000 users at most, documents of a few KB, and only the default
  * version of each managed policy is kept). It also lists roles and users (`ListRoles`, `ListUsers`), because
- * GetAccountAuthorizationDetails does not give a role's maximum session duration nor a user's last password use.
- * Then, per user, with at most {@link AWS_IAM_CONCURRENCY} calls in flight: `ListMFADevices`, `ListAccessKeys` and
- * `GetAccessKeyLastUsed` for each key.
+ * GetAccountAuthorizationDetails does not give a role's maximum session duration nor a user's last password use, and
+ * reads `GetAccountSummary`, whose `AccountAccessKeysPresent` says whether the root user has access keys (the root
+ * user is not an IAM user: nothing else tells of its keys without its own credentials, but the credential report).
+ * Then, per user, with at most {@link AWS_IAM_CONCURRENCY} calls in flight: `ListMFADevices`, `GetLoginProfile`
+ * (whether it has a console password: GetAccountAuthorizationDetails does not say, and the credential report is up to
+ * 4 hours old and must be generated, then polled for), `ListAccessKeys` and `GetAccessKeyLastUsed` for each key.
  *
- * Observations come in a fixed order (roles by ARN, then users by ARN, each followed by its access keys), in pages of
- * at most {@link AWS_IAM_PAGE_SIZE}. A page's marker is not IAM's `Marker` (which cannot resume an analysis that
- * needs every page) but the position of its last observation in that order: resuming reads IAM's account-wide
- * details again (a few calls) and skips what was already yielded, including the per-user calls of skipped users.
- * Identities created meanwhile before that position are found by the next run.
- *
- * Not read: whether a user has a console password (`GetLoginProfile` is one more call per user, and
- * GetAccountAuthorizationDetails does not say); `passwordLastUsed` is the hint there is.
+ * Observations come in a fixed order (roles by ARN, then the root user's access keys when it has any, then users by
+ * ARN, each followed by its access keys), in pages of at most {@link AWS_IAM_PAGE_SIZE}. A page's marker is not IAM's
+ * `Marker` (which cannot resume an analysis that needs every page) but the position of its last observation in that
+ * order: resuming reads IAM's account-wide details again (a few calls) and skips what was already yielded, including
+ * the per-user calls of skipped users (and the account summary once past the root user's keys). Identities created
+ * meanwhile before that position are found by the next run.
  */
 export class AwsIamSource implements DiscoverySource {
   readonly name = SOURCE;
@@ -221,8 +233,9 @@ export class AwsIamSource implements DiscoverySource {
   }
 
   async *#observations(account: string, after: string | undefined): AsyncGenerator<Keyed> {
-    // The three account-wide reads run together: within the concurrency the per-user reads keep to.
-    const [details, roles, users] = await Promise.all([
+    // The four account-wide reads run together: within the concurrency the per-user reads keep to. The account summary
+    // serves only the root user's keys, which come before the users: a run resumed among the users needs it no more.
+    const [details, roles, users, rootAccessKeys] = await Promise.all([
       this.#authorizationDetails(),
       this.#list('ListRoles', listRolesSchema, (Marker) =>
         this.#client.send(new ListRolesCommand({ MaxItems: MAX_ITEMS, Marker })),
@@ -230,6 +243,7 @@ export class AwsIamSource implements DiscoverySource {
       this.#list('ListUsers', listUsersSchema, (Marker) =>
         this.#client.send(new ListUsersCommand({ MaxItems: MAX_ITEMS, Marker })),
       ),
+      after === undefined || after.startsWith('role ') ? this.#rootAccessKeysPresent() : Promise.resolve(false),
     ]);
     const maxSessionDurations = new Map<string, number>();
     for (const role of roles.flatMap((page) => page.Roles)) {
@@ -244,6 +258,12 @@ export class AwsIamSource implements DiscoverySource {
       const key = `role ${role.Arn}`;
       if (after !== undefined && key <= after) continue;
       yield { key, observation: roleObservation(role, account, details, maxSessionDurations.get(role.Arn)) };
+    }
+
+    if (rootAccessKeys) {
+      const observation = rootAccessKeysObservation(account, partitionOf(details));
+      const key = `root ${observation.arn}`;
+      if (after === undefined || key > after) yield { key, observation };
     }
 
     const sortedUsers = [...details.users].sort((a, b) => byCodeUnit(a.Arn, b.Arn));
@@ -265,21 +285,31 @@ export class AwsIamSource implements DiscoverySource {
     after: string | undefined,
   ): Promise<Keyed[]> {
     checkAccount(user.Arn, account);
-    const out: Keyed[] = [];
     const userKey = `user ${user.Arn}`;
-    if (after === undefined || userKey > after) {
+    // Every key of this user sorts after `${userKey} `: when `after` is past all of them, their reads are skipped too.
+    const keyPrefix = `${userKey} `;
+    const wantUser = after === undefined || userKey > after;
+    if (!wantUser && keyPrefix < after && !after.startsWith(keyPrefix)) return [];
+    let userReads: { mfaDevices: number; consolePassword: boolean } | undefined;
+    if (wantUser) {
       const mfaPages = await unlessGone(
         this.#list('ListMFADevices', listMfaDevicesSchema, (Marker) =>
           this.#client.send(new ListMFADevicesCommand({ UserName: user.UserName, Marker })),
         ),
       );
       if (mfaPages === undefined) return [];
-      const mfaDevices = mfaPages.flatMap((page) => page.MFADevices).length;
-      out.push({ key: userKey, observation: userObservation(user, account, details, passwordLastUsed, mfaDevices) });
+      // IAM answers NoSuchEntity for a user without a login profile (and for a user deleted meanwhile, which the
+      // access key listing below then leaves out).
+      const loginProfile = await unlessGone(
+        readAws(SOURCE, 'iam:GetLoginProfile', loginProfileSchema, () =>
+          this.#client.send(new GetLoginProfileCommand({ UserName: user.UserName })),
+        ),
+      );
+      userReads = {
+        mfaDevices: mfaPages.flatMap((page) => page.MFADevices).length,
+        consolePassword: loginProfile !== undefined,
+      };
     }
-    // Every key of this user sorts after `${userKey} `: when `after` is past all of them, their reads are skipped too.
-    const keyPrefix = `${userKey} `;
-    if (after !== undefined && keyPrefix < after && !after.startsWith(keyPrefix)) return out;
     const keyPages = await unlessGone(
       this.#list('ListAccessKeys', listAccessKeysSchema, (Marker) =>
         this.#client.send(new ListAccessKeysCommand({ UserName: user.UserName, Marker })),
@@ -289,6 +319,14 @@ export class AwsIamSource implements DiscoverySource {
     const keys = keyPages
       .flatMap((page) => page.AccessKeyMetadata)
       .sort((a, b) => byCodeUnit(a.AccessKeyId, b.AccessKeyId));
+    const out: Keyed[] = [];
+    if (userReads !== undefined) {
+      const activeAccessKeys = keys.filter((key) => key.Status === 'Active').map((key) => key.AccessKeyId);
+      out.push({
+        key: userKey,
+        observation: userObservation(user, account, details, passwordLastUsed, { ...userReads, activeAccessKeys }),
+      });
+    }
     for (const accessKey of keys) {
       const key = `${keyPrefix}${accessKey.AccessKeyId}`;
       if (after !== undefined && key <= after) continue;
@@ -301,6 +339,14 @@ export class AwsIamSource implements DiscoverySource {
       out.push({ key, observation: accessKeyObservation(user, account, accessKey, lastUsed.AccessKeyLastUsed) });
     }
     return out;
+  }
+
+  /** Whether the account's root user has access keys: GetAccountSummary's `AccountAccessKeysPresent` (0 or 1). */
+  async #rootAccessKeysPresent(): Promise<boolean> {
+    const summary = await readAws(SOURCE, 'iam:GetAccountSummary', accountSummarySchema, () =>
+      this.#client.send(new GetAccountSummaryCommand({})),
+    );
+    return summary.SummaryMap.AccountAccessKeysPresent > 0;
   }
 
   async #authorizationDetails(): Promise<AuthorizationDetails> {
@@ -398,12 +444,18 @@ function managed(arns: readonly string[], details: AuthorizationDetails): NamedP
 function policyRisk(policies: readonly NamedPolicy[]): Record<string, FactValue> {
   return {
     adminActions: adminActionFacts(policies),
+    wildcardServiceActions: wildcardServiceActionFacts(policies),
     privilegeEscalation: privilegeEscalationFacts(policies),
     unreadablePolicies: unreadablePolicies(policies),
   };
 }
 
 const AGENT_TAG = { key: 'mim:kind', value: 'agent' };
+
+/** `tag:mim:kind=agent` when the principal is tagged as an AI agent's. */
+function tagAgentSignals(tags: Readonly<Record<string, string>>): string[] {
+  return tags[AGENT_TAG.key] === AGENT_TAG.value ? [`tag:${AGENT_TAG.key}=${AGENT_TAG.value}`] : [];
+}
 
 function roleObservation(
   role: RoleDetail,
@@ -423,8 +475,7 @@ function roleObservation(
   const trustDocument =
     role.AssumeRolePolicyDocument === undefined ? undefined : parsePolicyDocument(role.AssumeRolePolicyDocument);
   const trust = analyseTrust(trustDocument, account);
-  const agentSignals = [...trust.agentSignals];
-  if (tags[AGENT_TAG.key] === AGENT_TAG.value) agentSignals.push(`tag:${AGENT_TAG.key}=${AGENT_TAG.value}`);
+  const agentSignals = [...trust.agentSignals, ...tagAgentSignals(tags)];
   const lastUsed = role.RoleLastUsed;
   const facts: Facts = {
     id: role.RoleId,
@@ -464,12 +515,25 @@ function roleObservation(
   };
 }
 
+/** What the per-user reads say of a user. */
+interface UserReads {
+  readonly mfaDevices: number;
+  /** It has a login profile (GetLoginProfile). */
+  readonly consolePassword: boolean;
+  /** The ids of its access keys whose status is `Active`, sorted. */
+  readonly activeAccessKeys: readonly string[];
+}
+
+/**
+ * A user. Its type stays `iam-user` even when tagged `mim:kind=agent`: `agentSignals` then says it is an AI agent's
+ * (the risk rules read either), and the agent rules that apply to users (`AGENT_LONG_LIVED_KEYS`) fire for it.
+ */
 function userObservation(
   user: UserDetail,
   account: string,
   details: AuthorizationDetails,
   passwordLastUsed: Date | undefined,
-  mfaDevices: number,
+  reads: UserReads,
 ): Observation {
   const policies = [
     ...user.UserPolicyList.map((policy) => inlinePolicy(policy, 'inline:')),
@@ -487,12 +551,16 @@ function userObservation(
     }
     policies.push(...group.inline, ...managed(group.attached, details));
   }
+  const tags = tagRecord(user.Tags);
   const facts: Facts = {
     id: user.UserId,
     path: user.Path,
     createDate: user.CreateDate.toISOString(),
     passwordLastUsed: passwordLastUsed === undefined ? null : utcDay(passwordLastUsed),
-    mfaDevices,
+    consolePassword: reads.consolePassword,
+    mfaDevices: reads.mfaDevices,
+    activeAccessKeys: [...reads.activeAccessKeys],
+    agentSignals: tagAgentSignals(tags),
     groups: sortedStrings(user.GroupList),
     permissionsBoundary: user.PermissionsBoundary?.PermissionsBoundaryArn ?? null,
     attachedPolicies: sortedStrings(user.AttachedManagedPolicies.map((policy) => policy.PolicyArn)),
@@ -507,9 +575,55 @@ function userObservation(
     name: user.UserName,
     account,
     region: GLOBAL_REGION,
-    tags: tagRecord(user.Tags),
+    tags,
     facts,
   };
+}
+
+/** The name the credential report gives the root user. */
+const ROOT_USER = '<root_account>';
+
+/**
+ * The root user's access keys, as one `iam-access-key` identity: GetAccountSummary says only that some exist (not
+ * their ids, dates or status), so its ARN is ours, the root user's ARN then `/access-keys`, stable while any exist.
+ * `status` is `Active`, the conservative reading (an inactive root key should not exist either, FSBP IAM.4);
+ * `createDate` is unknown (`null`); `lastUsed` is not recorded.
+ */
+function rootAccessKeysObservation(account: string, partition: string): Observation {
+  const userArn = `arn:${partition}:iam::${account}:root`;
+  return {
+    source: SOURCE,
+    type: 'iam-access-key',
+    arn: `${userArn}/access-keys`,
+    name: 'root access keys',
+    account,
+    region: GLOBAL_REGION,
+    // The root user has no tags; nobody but the account's owner answers for it.
+    tags: {},
+    facts: {
+      user: ROOT_USER,
+      userArn,
+      status: 'Active',
+      createDate: null,
+      seenBy: 'iam:GetAccountSummary',
+    },
+  };
+}
+
+const ARN_PARTITION = /^arn:(aws[\w-]*):/;
+
+/** The account's partition, from the ARNs IAM returned (roles, users, managed policies); `aws` when there were none. */
+function partitionOf(details: AuthorizationDetails): string {
+  const arns = [
+    ...details.roles.map((role) => role.Arn),
+    ...details.users.map((user) => user.Arn),
+    ...details.managedPolicies.keys(),
+  ];
+  for (const arn of arns) {
+    const partition = ARN_PARTITION.exec(arn)?.[1];
+    if (partition !== undefined) return partition;
+  }
+  return 'aws';
 }
 
 /**
@@ -586,7 +700,7 @@ function decodeMarker(marker: string): string {
   const key = marker.startsWith(MARKER_PREFIX)
     ? Buffer.from(marker.slice(MARKER_PREFIX.length), 'base64url').toString('utf8')
     : '';
-  if (!/^(?:role|user) arn:/.test(key)) {
+  if (!/^(?:role|root|user) arn:/.test(key)) {
     throw new ValidationError('INVALID_RESUME_MARKER', 'aws-iam: the resume marker is not one this source gave.');
   }
   return key;

@@ -3,7 +3,8 @@ import type { FactValue } from '#lib/domain/discovery.ts';
 
 /**
  * Pure analysis of IAM policy documents for the `aws-iam` discovery source: parsing what IAM returns, the trust of a
- * role, and the risk facts the risk rules read (administrative actions, privilege escalation paths, risky trust).
+ * role, and the risk facts the risk rules read (administrative actions, service wildcards, privilege escalation paths,
+ * risky trust).
  * No SDK and no I/O: it serves only `aws-iam-source.ts`, and is a file of its own so that it can be tested alone.
  *
  * The analysis is deliberately conservative, as a finding that is missed costs more than one that is reviewed:
@@ -234,6 +235,64 @@ export function adminActionFacts(policies: readonly NamedPolicy[]): FactValue[] 
     const granting = statements.filter(({ statement }) => grantsAdmin(statement, action));
     return granting.length === 0 ? [] : [{ action, ...grant(granting) }];
   });
+}
+
+/**
+ * The service wildcard an Action pattern grants, lower-cased as IAM compares actions: `s3:*` (also `S3:*`, `s3:**`),
+ * or `s3*:*` for every action of every service the prefix names. `undefined` for anything narrower (`s3:Get*`), and
+ * for `*` and `*:*`, which {@link adminActionFacts} records as `*`.
+ */
+function serviceWildcard(pattern: string): string | undefined {
+  const match = /^([^:]+):\*+$/.exec(pattern);
+  const service = match?.[1]?.toLowerCase();
+  if (service === undefined || /^\*+$/.test(service)) return undefined;
+  return `${service}:*`;
+}
+
+/** The service wildcards left to `adminActions` (and to `IAM_ADMIN_EQUIVALENT`), so that no grant is reported twice. */
+const ADMIN_SERVICE_WILDCARDS: ReadonlySet<string> = new Set(ADMIN_ACTIONS.filter((action) => action !== '*'));
+
+/** What a NotAction pattern that excludes every action looks like: `*`, `*:*`. */
+const EVERY_ACTION = /^\*+(?::\*+)?$/;
+
+/**
+ * The service wildcards one Allow statement grants on every resource. With `Action`, each `<service>:*` pattern but
+ * `iam:*` and `sts:*`. With `NotAction` (which allows every action it does not exclude), every action of every service
+ * it does not name: one grant, `* except [<its NotAction patterns>]`, unless it excludes everything.
+ */
+function statementServiceWildcards(statement: PolicyStatement): string[] {
+  if (statement.Effect !== 'Allow') return [];
+  // NotResource on an Allow leaves every other resource: conservatively, all of them (as for adminActions).
+  const everyResource = statement.NotResource !== undefined || (statement.Resource ?? []).includes('*');
+  if (!everyResource) return [];
+  if (statement.Action) {
+    return statement.Action.flatMap((pattern) => {
+      const wildcard = serviceWildcard(pattern);
+      return wildcard === undefined || ADMIN_SERVICE_WILDCARDS.has(wildcard) ? [] : [wildcard];
+    });
+  }
+  if (statement.NotAction) {
+    if (statement.NotAction.some((pattern) => EVERY_ACTION.test(pattern))) return [];
+    return [`* except [${sorted(statement.NotAction.map(lower)).join(', ')}]`];
+  }
+  return [];
+}
+
+/**
+ * `wildcardServiceActions` (AWS FSBP IAM.21): every action of a service allowed on every resource, as
+ * `{ action, conditional, grantedBy }` like `adminActions`, one per service wildcard (`s3:*`), sorted by action.
+ * `*`, `iam:*` and `sts:*` are `adminActions`' alone; a NotAction Allow gives `* except [<patterns>]`.
+ */
+export function wildcardServiceActionFacts(policies: readonly NamedPolicy[]): FactValue[] {
+  const granting = new Map<string, SourcedStatement[]>();
+  for (const sourced of statementsOf(policies)) {
+    for (const action of new Set(statementServiceWildcards(sourced.statement))) {
+      const list = granting.get(action);
+      if (list === undefined) granting.set(action, [sourced]);
+      else list.push(sourced);
+    }
+  }
+  return [...granting.keys()].sort(byCodeUnit).map((action) => ({ action, ...grant(granting.get(action) ?? []) }));
 }
 
 /** `privilegeEscalation`: the methods of {@link PRIVILEGE_ESCALATION_METHODS} the policies allow together. */

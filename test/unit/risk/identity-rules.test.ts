@@ -6,6 +6,7 @@ import {
   parsePolicyDocument,
   privilegeEscalationFacts,
   unreadablePolicies,
+  wildcardServiceActionFacts,
 } from '#lib/adapters/discovery/iam-policy-facts.ts';
 import type { Facts } from '#lib/domain/discovery.ts';
 import { ALL_IDENTITY_TYPES, type AnyIdentityType, type IdentitySource } from '#lib/domain/identity-catalog.ts';
@@ -118,6 +119,7 @@ function roleFacts(spec: RoleSpec): { type: AnyIdentityType; facts: Facts } {
     trust: trust.trust,
     risk: {
       adminActions: adminActionFacts(policies),
+      wildcardServiceActions: wildcardServiceActionFacts(policies),
       privilegeEscalation: privilegeEscalationFacts(policies),
       unreadablePolicies: [...unreadablePolicies(policies), ...(trustDocument === undefined ? ['trust'] : [])],
       trustAnyPrincipal: trust.trustAnyPrincipal,
@@ -128,7 +130,10 @@ function roleFacts(spec: RoleSpec): { type: AnyIdentityType; facts: Facts } {
   return { type: agentSignals.length > 0 ? 'ai-agent' : 'iam-role', facts };
 }
 
-/** A user's facts as `userObservation` builds them. */
+/**
+ * A user's facts as `userObservation` builds them. `consolePassword` and `activeAccessKeys` are left out unless given
+ * (in `extra`), as facts recorded before the source read them: the rules then read `passwordLastUsed` alone.
+ */
 function userFacts(spec: { policies?: readonly NamedPolicy[]; passwordLastUsed?: string | null; extra?: Facts }) {
   const policies = spec.policies ?? [];
   return {
@@ -137,12 +142,14 @@ function userFacts(spec: { policies?: readonly NamedPolicy[]; passwordLastUsed?:
     createDate: '2024-06-01T09:00:00.000Z',
     passwordLastUsed: spec.passwordLastUsed ?? null,
     mfaDevices: 1,
+    agentSignals: [],
     groups: [],
     permissionsBoundary: null,
     attachedPolicies: policies.map((p) => p.ref),
     inlinePolicies: [],
     risk: {
       adminActions: adminActionFacts(policies),
+      wildcardServiceActions: wildcardServiceActionFacts(policies),
       privilegeEscalation: privilegeEscalationFacts(policies),
       unreadablePolicies: unreadablePolicies(policies),
     },
@@ -406,11 +413,58 @@ const CASES: Case[] = [
         }),
         says: [`s3:* on * (granted by arn:aws:iam::${ACCOUNT}:policy/data)`],
       },
+      {
+        name: 'a user whose policy allows s3:* and sqs:* on *, under conditions for SQS',
+        subject: subject(
+          'iam-user',
+          userFacts({
+            policies: [
+              policy(
+                `arn:aws:iam::${ACCOUNT}:policy/data`,
+                doc(allow('s3:*'), {
+                  ...allow('sqs:*'),
+                  Condition: { StringEquals: { 'aws:SourceVpc': 'vpc-0123' } },
+                }),
+              ),
+            ],
+          }),
+        ),
+        says: [
+          `s3:* on * (granted by arn:aws:iam::${ACCOUNT}:policy/data)`,
+          `sqs:* on * (granted by arn:aws:iam::${ACCOUNT}:policy/data), only under conditions`,
+        ],
+      },
+      {
+        name: 'PowerUserAccess (NotAction): every service but those it names',
+        subject: role({
+          trust: LAMBDA_TRUST,
+          policies: [
+            policy(
+              'arn:aws:iam::aws:policy/PowerUserAccess',
+              doc({ Effect: 'Allow', NotAction: ['iam:*', 'organizations:*', 'account:*'], Resource: '*' }),
+            ),
+          ],
+        }),
+        says: [
+          '* except [account:*, iam:*, organizations:*] on * (granted by arn:aws:iam::aws:policy/PowerUserAccess)',
+        ],
+      },
     ],
     quiet: [
       {
-        name: 'a user with AdministratorAccess as the source records it today',
+        name: 'a user with AdministratorAccess (IAM_ADMIN_EQUIVALENT reports it)',
         subject: subject('iam-user', userFacts({ policies: [ADMINISTRATOR_ACCESS] })),
+      },
+      {
+        name: 'a role allowed s3:* on one bucket only',
+        subject: role({
+          trust: LAMBDA_TRUST,
+          policies: [policy('inline:reports', doc(allow('s3:*', ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/*'])))],
+        }),
+      },
+      {
+        name: 'a Lambda role that writes logs',
+        subject: role({ trust: LAMBDA_TRUST, policies: [LAMBDA_BASIC_POLICY] }),
       },
     ],
   },
@@ -532,7 +586,14 @@ const CASES: Case[] = [
     ],
     quiet: [
       {
-        name: 'a console user as the source records it today (keys not on the user)',
+        name: 'a console user without active keys',
+        subject: subject(
+          'iam-user',
+          userFacts({ passwordLastUsed: '2026-11-20', extra: { consolePassword: true, activeAccessKeys: [] } }),
+        ),
+      },
+      {
+        name: 'a console user recorded before the source read its keys (no activeAccessKeys)',
         subject: subject('iam-user', userFacts({ passwordLastUsed: '2026-11-20' })),
       },
       {
