@@ -79,6 +79,18 @@ export const EVENT_DETAIL_SCHEMAS = {
     /** The identity's version after the change. */
     identityVersion: z.number().int().positive(),
   }),
+  /** An identity's risk level moved (a write changed its facts, its status, its owner, or time crossed a threshold). */
+  IdentityRiskChanged: z.strictObject({
+    ...common,
+    identityId: z.string().min(1),
+    type: z.string(),
+    source: z.string(),
+    previousLevel: z.enum(['none', 'low', 'medium', 'high', 'critical']),
+    level: z.enum(['none', 'low', 'medium', 'high', 'critical']),
+    score: z.number().int().min(0).max(100),
+    /** The rules that fire now, by code and severity; `GET /v1/identities/{id}` explains each. */
+    findings: z.array(z.strictObject({ rule: z.string(), severity: z.enum(['low', 'medium', 'high', 'critical']) })),
+  }),
   IdentityDiscovered: z.strictObject({ ...common, ...discovered }),
   IdentityChanged: z.strictObject({
     ...common,

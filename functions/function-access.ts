@@ -59,6 +59,7 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['Query'], index: 'byType' },
     { actions: ['Query'], index: 'byOwner' },
     { actions: ['Query'], index: 'byAccount' },
+    { actions: ['Query'], index: 'byRisk' },
   ],
   // The identity; for certificates the linked certificate; for discovered ones when their scope was last read.
   'get-identity': [
@@ -67,6 +68,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   // The identity as read, then its next version and the audit entry in one transaction.
   'update-identity': [
     { actions: ['GetItem', 'PutItem'], partitions: ['identity', 'discoveredIdentity'] },
+    // An issued identity's certificate: its risk is reassessed with the new owner.
+    { actions: ['GetItem'], partitions: ['certificate'] },
     APPEND_AUDIT,
   ],
   'list-policies': [READ_CURRENT_POLICIES],

@@ -1,3 +1,4 @@
+import { systemClock } from '#lib/ports/clock.ts';
 import { http } from '../shared/lambda-runtime.ts';
 import { discoveredInventoryFromEnv, discoveryRunsFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeGetIdentityHandler } from './handler.ts';
@@ -7,4 +8,5 @@ export const handler = makeGetIdentityHandler({
   inventory: inventoryFromEnv(),
   discovered: discoveredInventoryFromEnv(),
   runs: discoveryRunsFromEnv(),
+  clock: systemClock,
 });

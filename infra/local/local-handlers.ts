@@ -135,6 +135,7 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       inventory: stores('get-identity').inventory,
       discovered: stores('get-identity').discovered,
       runs: stores('get-identity').runs,
+      clock: deps.clock,
     }),
     'update-identity': makeUpdateIdentityHandler({
       ...http,

@@ -17,6 +17,7 @@ import {
 } from '#lib/domain/discovery.ts';
 import { ConflictError, InternalError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
+import { RISK_LEVELS } from '#lib/domain/risk/levels.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import { auditEntryPut, cancellationCodes, parseItem } from './dynamodb-items.ts';
 import {
@@ -65,6 +66,13 @@ const identitySchema = z.object({
     })
     .exactOptional(),
   version: z.number().int().positive(),
+  risk: z
+    .object({
+      score: z.number().int().min(0).max(100),
+      level: z.enum(RISK_LEVELS),
+      rules: z.array(z.string()),
+    })
+    .exactOptional(),
 });
 
 /** A discovered identity item read back (from the table or a stream image), parsed; `INVENTORY_CORRUPT` if not. */

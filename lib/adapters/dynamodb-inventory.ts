@@ -22,6 +22,7 @@ import {
   type LeafKeyAlgorithm,
 } from '#lib/domain/inventory.ts';
 import { REVOCATION_REASON_NAMES } from '#lib/domain/revocation-reason.ts';
+import { RISK_LEVELS } from '#lib/domain/risk/levels.ts';
 import type { CaChainStore } from '#lib/ports/ca-chain-store.ts';
 import type { CertificateInventory, ListedIdentity, Page, RevocationWrite } from '#lib/ports/certificate-inventory.ts';
 import type { TokenSpend } from '#lib/ports/enrollment-token-store.ts';
@@ -32,6 +33,7 @@ import {
   auditPartitions,
   BASE_TABLE,
   BY_OWNER_INDEX,
+  BY_RISK_INDEX,
   BY_TYPE_INDEX,
   caChainKey,
   certificateKey,
@@ -115,6 +117,13 @@ const identitySchema = z.object({
   annotations: annotationsSchema.exactOptional(),
   // Records from before versions start at 1.
   version: z.number().int().positive().default(1),
+  risk: z
+    .object({
+      score: z.number().int().min(0).max(100),
+      level: z.enum(RISK_LEVELS),
+      rules: z.array(z.string()),
+    })
+    .exactOptional(),
 }) satisfies z.ZodType<IdentityRecord, unknown>;
 
 /** An audit entry as stored; the stream publisher reads the same items. */
@@ -412,8 +421,10 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     // The identity's index sort keys embed its status next to immutable fields the write does not carry.
     const identity = await this.getIdentity(write.identityId);
     if (identity === undefined) return false;
-    const revokedIdentity = { ...identity, status: 'revoked' as const };
+    const risk = write.risk ?? identity.risk;
+    const revokedIdentity: IdentityRecord = { ...identity, status: 'revoked', ...(risk === undefined ? {} : { risk }) };
     const indexAttributes = issuedIndexAttributes(revokedIdentity);
+    const atRisk = indexAttributes[BY_RISK_INDEX.partitionKey] !== undefined;
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -446,7 +457,9 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                 Key: identityKey(write.identityId),
                 // Every listing key is rewritten (records from before sharding get their shards), and the version moves.
                 UpdateExpression:
-                  'SET #status = :revoked, updatedAt = :at, #typePk = :typePk, #typeSk = :typeSk, #ownerPk = :ownerPk, #ownerSk = :ownerSk, #version = if_not_exists(#version, :one) + :one',
+                  'SET #status = :revoked, updatedAt = :at, #typePk = :typePk, #typeSk = :typeSk, #ownerPk = :ownerPk, #ownerSk = :ownerSk, #version = if_not_exists(#version, :one) + :one' +
+                  (revokedIdentity.risk === undefined ? '' : ', #risk = :risk') +
+                  (atRisk ? ', #riskPk = :riskPk, #riskSk = :riskSk' : ' REMOVE #riskPk, #riskSk'),
                 ConditionExpression: 'attribute_exists(#pk)',
                 ExpressionAttributeNames: {
                   '#pk': TABLE_KEY.partitionKey,
@@ -456,6 +469,9 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                   '#ownerPk': BY_OWNER_INDEX.partitionKey,
                   '#ownerSk': BY_OWNER_INDEX.sortKey,
                   '#version': 'version',
+                  '#riskPk': BY_RISK_INDEX.partitionKey,
+                  '#riskSk': BY_RISK_INDEX.sortKey,
+                  ...(revokedIdentity.risk === undefined ? {} : { '#risk': 'risk' }),
                 },
                 ExpressionAttributeValues: {
                   ':revoked': 'revoked',
@@ -465,6 +481,13 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
                   ':ownerPk': indexAttributes[BY_OWNER_INDEX.partitionKey],
                   ':ownerSk': indexAttributes[BY_OWNER_INDEX.sortKey],
                   ':one': 1,
+                  ...(revokedIdentity.risk === undefined ? {} : { ':risk': revokedIdentity.risk }),
+                  ...(atRisk
+                    ? {
+                        ':riskPk': indexAttributes[BY_RISK_INDEX.partitionKey],
+                        ':riskSk': indexAttributes[BY_RISK_INDEX.sortKey],
+                      }
+                    : {}),
                 },
               },
             },

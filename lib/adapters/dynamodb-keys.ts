@@ -13,6 +13,7 @@ import {
   type IdentitySource,
   typeSourcePairs,
 } from '#lib/domain/identity-catalog.ts';
+import { RISK_LEVELS, type RiskLevel } from '#lib/domain/risk/levels.ts';
 
 /**
  * Keys of the single inventory table. Every access pattern is a GetItem or a Query on one partition; nothing scans.
@@ -26,6 +27,7 @@ import {
  * | identities by type [source [status]]  | byType  | `TYPE#<type>#<shard>`  | `<source>#<status>#<created>#<id>`         |
  * | identities by owner [type [src [st]]] | byOwner | `OWNER#<owner>#<shard>`| `<type>#<source>#<status>#<created>#<id>`  |
  * | identities by account [type [src [st]]]| byAccount | `ACCOUNT#<account>#<shard>` | `<type>#<source>#<status>#<created>#<id>` |
+ * | identities at a risk level [type …]   | byRisk  | `RISK#<level>#<shard>` | `<type>#<source>#<status>#<created>#<id>`  |
  * | active certificates expiring in a day | expiry  | `EXP#YYYY-MM-DD#<burst shard>` | `<notAfter ISO>#<serial>`          |
  * | current policy by name                | table   | `POLICY`               | `CUR#<name>`                               |
  * | every current policy                  | table   | `POLICY`               | begins_with `CUR#`                         |
@@ -72,6 +74,7 @@ export const BY_TYPE_INDEX = indexDefinition('byType');
 export const BY_OWNER_INDEX = indexDefinition('byOwner');
 export const BY_SCOPE_INDEX = indexDefinition('byScope');
 export const BY_ACCOUNT_INDEX = indexDefinition('byAccount');
+export const BY_RISK_INDEX = indexDefinition('byRisk');
 
 /** The table's own key, queried like an index (no index name). */
 export const BASE_TABLE = { name: undefined, ...TABLE_KEY } as const;
@@ -83,7 +86,8 @@ export type KeyedIndex =
   | typeof BY_TYPE_INDEX
   | typeof BY_OWNER_INDEX
   | typeof BY_SCOPE_INDEX
-  | typeof BY_ACCOUNT_INDEX;
+  | typeof BY_ACCOUNT_INDEX
+  | typeof BY_RISK_INDEX;
 
 /** Key prefixes, from the partition declarations the stack's grants are made of. */
 const PREFIX = {
@@ -98,6 +102,7 @@ const PREFIX = {
   byOwner: partitionPrefix(INDEX_PARTITIONS.byOwner),
   byScope: partitionPrefix(INDEX_PARTITIONS.byScope),
   byAccount: partitionPrefix(INDEX_PARTITIONS.byAccount),
+  byRisk: partitionPrefix(INDEX_PARTITIONS.byRisk),
   discoveredIdentity: partitionPrefix(TABLE_PARTITIONS.discoveredIdentity),
   discoveryRunParts: partitionPrefix(TABLE_PARTITIONS.discoveryRunParts),
   scopeReads: partitionPrefix(TABLE_PARTITIONS.scopeReads),
@@ -217,6 +222,8 @@ export interface IdentityIndexFields {
   readonly account?: string | undefined;
   /** When the identity was created (issued) or first seen (discovered). */
   readonly createdAt: string;
+  /** Its assessed risk; `none` and unassessed identities are not in the byRisk index. */
+  readonly risk?: { readonly level: RiskLevel } | undefined;
 }
 
 /**
@@ -244,12 +251,23 @@ export function identityIndexAttributes(identity: IdentityIndexFields): Record<s
           [BY_ACCOUNT_INDEX.partitionKey]: `${PREFIX.byAccount}${identity.account}#${shard}`,
           [BY_ACCOUNT_INDEX.sortKey]: typed,
         }),
+    ...(identity.risk === undefined || identity.risk.level === 'none'
+      ? {}
+      : {
+          [BY_RISK_INDEX.partitionKey]: `${PREFIX.byRisk}${identity.risk.level}#${shard}`,
+          [BY_RISK_INDEX.sortKey]: typed,
+        }),
   };
+}
+
+/** The levels `risk=<level>` selects: that level or worse, worst first. */
+function levelsFrom(level: Exclude<RiskLevel, 'none'>): RiskLevel[] {
+  return RISK_LEVELS.slice(RISK_LEVELS.indexOf(level)).reverse();
 }
 
 /** One Query of a listing: an index partition and, optionally, a sort key prefix. */
 export interface ListingQuery {
-  readonly index: typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX | typeof BY_ACCOUNT_INDEX;
+  readonly index: typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX | typeof BY_ACCOUNT_INDEX | typeof BY_RISK_INDEX;
   readonly partition: string;
   readonly beginsWith?: string;
 }
@@ -262,8 +280,9 @@ export interface ListingQuery {
  * refused (no index holds both).
  */
 export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] {
-  if (filter.owner !== undefined && filter.account !== undefined) {
-    throw new RangeError('an identity listing filters by owner or by account, not both');
+  const partitioned = [filter.owner, filter.account, filter.risk].filter((f) => f !== undefined).length;
+  if (partitioned > 1) {
+    throw new RangeError('an identity listing filters by one of owner, account and risk');
   }
   const pairs = typeSourcePairs(filter);
   const status = filter.status === undefined ? '' : `${filter.status}#`;
@@ -274,15 +293,24 @@ export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] 
     }
   };
   const bySource = filter.source !== undefined || filter.status !== undefined;
-  if (filter.owner !== undefined || filter.account !== undefined) {
-    const [index, partition] =
-      filter.owner !== undefined
-        ? [BY_OWNER_INDEX, `${PREFIX.byOwner}${filter.owner}`]
-        : [BY_ACCOUNT_INDEX, `${PREFIX.byAccount}${filter.account}`];
-    // Narrow by pair only when something besides the partition narrows: else one unprefixed walk of the shards.
-    if (filter.type === undefined && !bySource) add(index, partition, '');
-    else if (!bySource && filter.type !== undefined) add(index, partition, `${filter.type}#`);
-    else for (const pair of pairs) add(index, partition, `${pair.type}#${pair.source}#${status}`);
+  const partitions: Array<[ListingQuery['index'], string]> =
+    filter.owner !== undefined
+      ? [[BY_OWNER_INDEX, `${PREFIX.byOwner}${filter.owner}`]]
+      : filter.account !== undefined
+        ? [[BY_ACCOUNT_INDEX, `${PREFIX.byAccount}${filter.account}`]]
+        : filter.risk !== undefined
+          ? levelsFrom(filter.risk).map((level): [ListingQuery['index'], string] => [
+              BY_RISK_INDEX,
+              `${PREFIX.byRisk}${level}`,
+            ])
+          : [];
+  if (partitions.length > 0) {
+    for (const [index, partition] of partitions) {
+      // Narrow by pair only when something besides the partition narrows: else one unprefixed walk of the shards.
+      if (filter.type === undefined && !bySource) add(index, partition, '');
+      else if (!bySource && filter.type !== undefined) add(index, partition, `${filter.type}#`);
+      else for (const pair of pairs) add(index, partition, `${pair.type}#${pair.source}#${status}`);
+    }
     return queries;
   }
   const types = [...new Set(pairs.map((pair) => pair.type))];

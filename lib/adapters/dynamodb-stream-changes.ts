@@ -6,12 +6,13 @@ import { partitionPrefix, TABLE_PARTITIONS } from '#lib/config/inventory-table.t
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
 import { discoveryRunSummaryFromItem } from './dynamodb-discovery-runs.ts';
-import { auditSchema } from './dynamodb-inventory.ts';
+import { auditSchema, issuedIdentityFromItem } from './dynamodb-inventory.ts';
 import { TABLE_KEY } from './dynamodb-keys.ts';
 
 const AUDIT_PREFIX = partitionPrefix(TABLE_PARTITIONS.audit);
 const DISCOVERED_PREFIX = partitionPrefix(TABLE_PARTITIONS.discoveredIdentity);
 const DISCOVERY_RUNS = TABLE_PARTITIONS.discoveryRuns;
+const ISSUED_PREFIX = partitionPrefix(TABLE_PARTITIONS.identity);
 
 const streamRecord = z.object({
   eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
@@ -52,6 +53,16 @@ export function streamedChangeOf(record: DynamoDBRecord): StreamedChange {
       discovered: {
         before: old === undefined ? undefined : discoveredIdentityFromItem(plain(old)),
         after: discoveredIdentityFromItem(plain(parsed.dynamodb.NewImage)),
+      },
+    };
+  }
+  if (parsed.eventName !== 'REMOVE' && pk.startsWith(ISSUED_PREFIX)) {
+    const old = parsed.dynamodb.OldImage;
+    return {
+      position,
+      issued: {
+        before: old === undefined ? undefined : issuedIdentityFromItem(plain(old)),
+        after: issuedIdentityFromItem(plain(parsed.dynamodb.NewImage)),
       },
     };
   }

@@ -26,6 +26,8 @@ export const INVENTORY_TABLE = {
     { name: 'byScope', partitionKey: 'scopePk', sortKey: 'scopeSk' },
     /** Discovered identities by AWS account (16 shards each), sorted by type, source, status, then first seen. */
     { name: 'byAccount', partitionKey: 'accountPk', sortKey: 'accountSk' },
+    /** Identities at risk by level (16 shards each), sorted by type, source, status, then creation. Sparse: no `none`. */
+    { name: 'byRisk', partitionKey: 'riskPk', sortKey: 'riskSk' },
   ],
 } as const;
 
@@ -60,6 +62,7 @@ export const INDEX_PARTITIONS: { readonly [N in InventoryIndexName]: string } = 
   byOwner: 'OWNER#*',
   byScope: 'DSCOPE#*',
   byAccount: 'ACCOUNT#*',
+  byRisk: 'RISK#*',
 };
 
 /** The fixed part of a `<prefix>*` partition pattern: what every key of that partition starts with. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IdentityAnnotations } from './identity-annotations.ts';
+import type { StoredRisk } from './risk/levels.ts';
 
 /**
  * Discovered machine identities: what the discovery sources observe in AWS accounts, and how the inventory keeps one
@@ -120,6 +121,8 @@ export interface DiscoveredIdentity extends Observation {
   readonly lastSeenAt?: string;
   /** Incremented by every write: optimistic concurrency, and the event id of the change it made. */
   readonly version: number;
+  /** Its risk as last assessed (when it was written): what listings filter by and events report. */
+  readonly risk?: StoredRisk;
 }
 
 /** What a write did to an identity, for counts and events. */

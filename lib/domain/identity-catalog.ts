@@ -1,4 +1,5 @@
 import { DISCOVERED_TYPES, DISCOVERY_SOURCES, type DiscoveredType } from './discovery.ts';
+import type { RiskLevel } from './risk/levels.ts';
 
 /**
  * The one inventory of every machine identity, issued or discovered: which sources feed it, which types each source
@@ -38,6 +39,8 @@ export interface IdentityListFilter {
   readonly status?: AnyIdentityStatus | undefined;
   readonly owner?: string | undefined;
   readonly account?: string | undefined;
+  /** That risk level or worse. */
+  readonly risk?: Exclude<RiskLevel, 'none'> | undefined;
 }
 
 /** A (type, source) pair some identity can have. */

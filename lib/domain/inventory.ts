@@ -1,5 +1,6 @@
 import type { IdentityAnnotations } from './identity-annotations.ts';
 import type { RevocationReason } from './revocation-reason.ts';
+import type { StoredRisk } from './risk/levels.ts';
 
 /** A name a certificate is issued for, exactly as it appears in the subjectAltName extension. */
 export type SubjectAltName =
@@ -74,6 +75,8 @@ export interface IdentityRecord {
   readonly updatedAt: string;
   /** Incremented by every change (revocation, annotation): the ETag a `PATCH` names in `If-Match`. */
   readonly version: number;
+  /** Its risk as last assessed (when it was written): what listings filter by and events report. */
+  readonly risk?: StoredRisk;
 }
 
 export const AUDIT_ACTIONS = [

@@ -87,8 +87,12 @@ export const listIdentitiesQuery = z.strictObject({
   type: z.enum(ALL_IDENTITY_TYPES).optional().describe('the kind of identity'),
   source: z.enum(IDENTITY_SOURCES).optional().describe('issued by this plane, or the discovery source that found it'),
   status: z.enum(ALL_IDENTITY_STATUSES).optional(),
-  owner: z.string().min(1).max(2048).optional().describe('its owner (not with account)'),
-  account: accountId.optional().describe('the AWS account a discovered identity is in (not with owner)'),
+  owner: z.string().min(1).max(2048).optional().describe('its owner (not with account or risk)'),
+  account: accountId.optional().describe('the AWS account a discovered identity is in (not with owner or risk)'),
+  risk: z
+    .enum(['low', 'medium', 'high', 'critical'])
+    .optional()
+    .describe('that risk level or worse (not with owner or account)'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).max(4096).optional(),
 });

@@ -2,6 +2,7 @@ import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { RevocationReason } from '#lib/domain/revocation-reason.ts';
+import type { StoredRisk } from '#lib/domain/risk/levels.ts';
 import type { TokenSpend } from './enrollment-token-store.ts';
 
 /** An identity as a listing shows it: an issued one whole, a discovered one without its facts. */
@@ -19,6 +20,8 @@ export interface RevocationWrite {
   readonly reason: RevocationReason;
   readonly revokedAt: string;
   readonly revokedBy: string;
+  /** The identity's risk once revoked; undefined keeps what it has. */
+  readonly risk?: StoredRisk | undefined;
   readonly audit: AuditRecord;
 }
 

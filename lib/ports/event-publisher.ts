@@ -1,7 +1,7 @@
 import type { CatalogEvent } from '#events/catalog.ts';
 import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
 import type { DiscoveryRunSummary } from '#lib/domain/discovery-run.ts';
-import type { AuditRecord } from '#lib/domain/inventory.ts';
+import type { AuditRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 
 /** What became of a batch of events: the `detail.eventId`s of those the bus still refused after retries. */
 export interface PublishResult {
@@ -35,6 +35,8 @@ export interface StreamedChange {
   readonly discovered?:
     | { readonly before: DiscoveredIdentity | undefined; readonly after: DiscoveredIdentity }
     | undefined;
+  /** An issued identity's item: its own outbox record for risk changes (its other changes are audited). */
+  readonly issued?: { readonly before: IdentityRecord | undefined; readonly after: IdentityRecord } | undefined;
   readonly discoveryRun?:
     | { readonly before: DiscoveryRunSummary | undefined; readonly after: DiscoveryRunSummary }
     | undefined;

@@ -6,6 +6,8 @@ import {
   type DiscoveryScopeKey,
   discoveredIdentityId,
 } from '#lib/domain/discovery.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfDiscovered, sameRisk, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
@@ -17,8 +19,16 @@ export interface ScopeCounts {
   readonly changed: number;
   readonly missing: number;
   readonly reappeared: number;
-  /** Writes made: new, changed, reappeared and missing identities, and growing missed-run streaks. */
+  /**
+   * Writes made: new, changed, reappeared and missing identities, growing missed-run streaks, and identities whose
+   * risk moved with the clock alone (a key turning 91 days old).
+   */
   readonly writes: number;
+}
+
+/** The identity with its risk assessed at `at`. */
+function assessed(identity: DiscoveredIdentity, at: string): DiscoveredIdentity {
+  return { ...identity, risk: storedRiskOf(assessRisk(riskSubjectOfDiscovered(identity), new Date(at))) };
 }
 
 export interface DiscoverScopeDeps {
@@ -80,10 +90,18 @@ export async function discoverScope(
       if (seen.has(id)) continue;
       seen.add(id);
       counts.seen++;
-      const next = afterSeen(existing.get(id), observation, now);
-      if (next === undefined) continue;
-      writes.push(next.identity);
-      tally(next.change);
+      const stored = existing.get(id);
+      const next = afterSeen(stored, observation, now);
+      if (next !== undefined) {
+        writes.push(assessed(next.identity, now));
+        tally(next.change);
+        continue;
+      }
+      // Unchanged, but time may have moved its risk: written only when the assessment differs.
+      const rescored = stored === undefined ? undefined : assessed(stored, now);
+      if (stored === undefined || rescored === undefined || sameRisk(stored.risk, rescored.risk)) continue;
+      writes.push({ ...rescored, version: stored.version + 1 });
+      tally(undefined);
     }
     if (writes.length > 0) await deps.inventory.write(writes);
     options.onProgress?.({ ...counts }, page.marker);
@@ -98,7 +116,7 @@ export async function discoverScope(
       if (seen.has(identity.identityId)) continue;
       const next = afterMissed(identity, options.missingAfterRuns, now, options.scopeLastReadAt);
       if (next === undefined) continue;
-      writes.push(next.identity);
+      writes.push(assessed(next.identity, now));
       tally(next.change);
     }
     if (writes.length > 0) await deps.inventory.write(writes);

@@ -3,6 +3,8 @@ import { AuthenticationError } from '#lib/domain/errors.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord, SubjectAltName } from '#lib/domain/inventory.ts';
 import type { IssuanceAsk, PolicySet } from '#lib/domain/policy-engine.ts';
 import type { Principal } from '#lib/domain/principal.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfIssued, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import { type IssuanceRequest, issueLeafCertificate } from '#lib/pki/issuance-core.ts';
 import type { IssuerContext } from '#lib/pki/issuer.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
@@ -116,6 +118,10 @@ export async function issueCertificate(
     updatedAt: at,
     version: 1,
   };
+  const assessedIdentity: IdentityRecord = {
+    ...identity,
+    risk: storedRiskOf(assessRisk(riskSubjectOfIssued(identity, certificate), now)),
+  };
   const audit: AuditRecord = {
     eventId: randomUUID(),
     at,
@@ -133,7 +139,7 @@ export async function issueCertificate(
   };
   await deps.inventory.recordIssuance({
     certificate,
-    identity,
+    identity: assessedIdentity,
     audit,
     spendToken: token ? { tokenHash: token.tokenHash, at: now.toISOString() } : undefined,
   });

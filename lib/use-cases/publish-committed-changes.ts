@@ -1,7 +1,8 @@
 import { type CatalogEvent, EVENT_SOURCE, parseCatalogEvent } from '#events/catalog.ts';
 import { canonicalJson, type DiscoveredIdentity } from '#lib/domain/discovery.ts';
 import { type DiscoveryRunSummary, tallyStatus } from '#lib/domain/discovery-run.ts';
-import type { AuditRecord } from '#lib/domain/inventory.ts';
+import type { AuditRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import { RISK_RULES } from '#lib/domain/risk/rules.ts';
 import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
 
 const split = (list: string | number | boolean | undefined): string[] =>
@@ -137,6 +138,38 @@ export function eventFromDiscoveryRun(
 }
 
 /**
+ * `IdentityRiskChanged` when a write moved an identity's risk level (from none when it had no assessment), with the
+ * findings it now has; undefined otherwise. Its id, `<identityId>:v<version>:risk`, is stable across deliveries.
+ */
+export function riskEventOf(
+  before: (IdentityRecord | DiscoveredIdentity) | undefined,
+  after: IdentityRecord | DiscoveredIdentity,
+  occurredAt: string,
+): CatalogEvent | undefined {
+  if (after.risk === undefined) return undefined;
+  const previousLevel = before?.risk?.level ?? 'none';
+  if (previousLevel === after.risk.level) return undefined;
+  const severityOf = new Map(RISK_RULES.map((rule) => [rule.code, rule.severity]));
+  return parseCatalogEvent({
+    source: EVENT_SOURCE,
+    detailType: 'IdentityRiskChanged',
+    detail: {
+      version: 1,
+      eventId: `${after.identityId}:v${after.version}:risk`,
+      occurredAt,
+      actor: 'risk',
+      identityId: after.identityId,
+      type: after.type,
+      source: after.source,
+      previousLevel,
+      level: after.risk.level,
+      score: after.risk.score,
+      findings: after.risk.rules.map((rule) => ({ rule, severity: severityOf.get(rule) ?? 'low' })),
+    },
+  });
+}
+
+/**
  * Publishes the events of a run of stream records, in stream order, and says where the stream must resume: at the
  * first record whose event was not put (or could not be made), so that it and everything after it come again. Events
  * after that point that were put will then be put again: consumers deduplicate by event id.
@@ -150,14 +183,19 @@ export async function publishCommittedChanges(
   let resumeAt: string | undefined;
   for (const change of changes) {
     try {
-      const event = change.audit
-        ? eventFromAudit(change.audit)
+      const made = change.audit
+        ? [eventFromAudit(change.audit)]
         : change.discovered
-          ? eventFromDiscovered(change.discovered.before, change.discovered.after)
-          : change.discoveryRun
-            ? eventFromDiscoveryRun(change.discoveryRun.before, change.discoveryRun.after)
-            : undefined;
-      if (event) events.push({ position: change.position, event });
+          ? [
+              eventFromDiscovered(change.discovered.before, change.discovered.after),
+              riskEventOf(change.discovered.before, change.discovered.after, change.discovered.after.changedAt),
+            ]
+          : change.issued
+            ? [riskEventOf(change.issued.before, change.issued.after, change.issued.after.updatedAt)]
+            : change.discoveryRun
+              ? [eventFromDiscoveryRun(change.discoveryRun.before, change.discoveryRun.after)]
+              : [];
+      for (const event of made) if (event) events.push({ position: change.position, event });
     } catch {
       // Publish what comes before it; this record is retried and, failing again, dead-lettered.
       resumeAt = change.position;

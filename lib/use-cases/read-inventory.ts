@@ -2,7 +2,10 @@ import { type DiscoveredIdentity, isDiscoveredIdentityId } from '#lib/domain/dis
 import { NotFoundError, ValidationError } from '#lib/domain/errors.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
+import { assessRisk, type RiskAssessment } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfDiscovered, riskSubjectOfIssued } from '#lib/domain/risk/subject.ts';
 import type { CertificateInventory, ListedIdentity, Page } from '#lib/ports/certificate-inventory.ts';
+import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
 
@@ -26,21 +29,28 @@ export interface LinkedCertificate {
   readonly fingerprintSha256: string;
 }
 
-/** One identity as `GET /v1/identities/{id}` shows it. */
+/** One identity as `GET /v1/identities/{id}` shows it, with its risk assessed as of the request. */
 export type IdentityDetail =
-  | { readonly kind: 'issued'; readonly identity: IdentityRecord; readonly certificates: LinkedCertificate[] }
+  | {
+      readonly kind: 'issued';
+      readonly identity: IdentityRecord;
+      readonly certificates: LinkedCertificate[];
+      readonly risk: RiskAssessment;
+    }
   | {
       readonly kind: 'discovered';
       readonly identity: DiscoveredIdentity;
       /** When a read of its scope last saw it; undefined when no such read is on record. */
       readonly lastSeenAt: string | undefined;
       readonly certificates: LinkedCertificate[];
+      readonly risk: RiskAssessment;
     };
 
 export interface GetIdentityDeps {
   readonly inventory: CertificateInventory;
   readonly discovered: DiscoveredInventory;
   readonly runs: Pick<DiscoveryRunStore, 'lastScopeRead'>;
+  readonly clock: Clock;
 }
 
 function link(certificate: CertificateRecord): LinkedCertificate {
@@ -64,14 +74,16 @@ export function normalizedSerial(serial: unknown): string | undefined {
  * certificate; for a discovered certificate (ACM), the certificate this plane issued with the same serial, if any
  * (serials are 128 random bits here, so a match is ours). A discovered identity also says when it was last seen: for
  * one seen by its scope's latest read, that read's end (recorded per scope); for one being missed, what the first
- * miss recorded. 404 IDENTITY_NOT_FOUND when the id is unknown.
+ * miss recorded. Its risk is assessed as of now (explanations carry today's figures). 404 IDENTITY_NOT_FOUND when
+ * the id is unknown.
  */
 export async function getIdentity(deps: GetIdentityDeps, identityId: string): Promise<IdentityDetail> {
   if (!isDiscoveredIdentityId(identityId)) {
     const identity = await deps.inventory.getIdentity(identityId);
     if (!identity) throw identityNotFound(identityId);
     const current = await deps.inventory.getCertificate(identity.currentSerialNumber);
-    return { kind: 'issued', identity, certificates: current ? [link(current)] : [] };
+    const risk = assessRisk(riskSubjectOfIssued(identity, current), deps.clock.now());
+    return { kind: 'issued', identity, certificates: current ? [link(current)] : [], risk };
   }
   const identity = await deps.discovered.get(identityId);
   if (!identity) throw identityNotFound(identityId);
@@ -87,7 +99,8 @@ export async function getIdentity(deps: GetIdentityDeps, identityId: string): Pr
         )
       : identity.lastSeenAt,
   ]);
-  return { kind: 'discovered', identity, lastSeenAt, certificates: ours ? [link(ours)] : [] };
+  const risk = assessRisk(riskSubjectOfDiscovered(identity), deps.clock.now());
+  return { kind: 'discovered', identity, lastSeenAt, certificates: ours ? [link(ours)] : [], risk };
 }
 
 function identityNotFound(identityId: string): NotFoundError {
@@ -96,7 +109,7 @@ function identityNotFound(identityId: string): NotFoundError {
 
 /**
  * A page of identities, issued and discovered, matching the filter, newest last within each partition, with an
- * opaque cursor. An owner and an account together are refused: each is a partition of its own index.
+ * opaque cursor. Two of owner, account and risk together are refused: each is a partition of its own index.
  * @throws ValidationError `UNSUPPORTED_FILTER`, `INVALID_CURSOR`.
  */
 export function listIdentities(
@@ -104,11 +117,13 @@ export function listIdentities(
   filter: IdentityListFilter,
   page: { limit: number; cursor?: string },
 ): Promise<Page<ListedIdentity>> {
-  if (filter.owner !== undefined && filter.account !== undefined) {
+  const named = (['owner', 'account', 'risk'] as const).filter((key) => filter[key] !== undefined);
+  if (named.length > 1) {
     return Promise.reject(
       new ValidationError(
         'UNSUPPORTED_FILTER',
-        'Filter by owner or by account, not both. Narrow either with type, source or status.',
+        `Filter by one of owner, account and risk, not ${named.join(' and ')}. Narrow it with type, source or status.`,
+        { details: { filters: named } },
       ),
     );
   }

@@ -3,6 +3,8 @@ import { NotFoundError } from '#lib/domain/errors.ts';
 import type { CertificateRecord } from '#lib/domain/inventory.ts';
 import type { Principal } from '#lib/domain/principal.ts';
 import type { RevocationReason } from '#lib/domain/revocation-reason.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfIssued, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 
@@ -52,12 +54,24 @@ export async function revokeCertificate(
   if (record.status === 'revoked') return alreadyRevoked(record, command.reason);
 
   const revokedAt = deps.clock.now().toISOString();
+  // The identity's risk once revoked (a revoked certificate nobody serves is no longer at risk of expiring).
+  const identity = await deps.inventory.getIdentity(record.identityId);
+  const risk =
+    identity === undefined
+      ? undefined
+      : storedRiskOf(
+          assessRisk(
+            riskSubjectOfIssued({ ...identity, status: 'revoked' }, { ...record, status: 'revoked' }),
+            new Date(revokedAt),
+          ),
+        );
   const changed = await deps.inventory.recordRevocation({
     serialNumber: record.serialNumber,
     identityId: record.identityId,
     reason: command.reason,
     revokedAt,
     revokedBy: principal.id,
+    risk,
     audit: {
       eventId: randomUUID(),
       at: revokedAt,

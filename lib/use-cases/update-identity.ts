@@ -4,6 +4,8 @@ import { ConflictError, NotFoundError } from '#lib/domain/errors.ts';
 import { type AnnotationPatch, effectiveOwner, patchAnnotations } from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { Principal } from '#lib/domain/principal.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfDiscovered, riskSubjectOfIssued, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import type { CertificateInventory } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -54,24 +56,31 @@ export async function updateIdentity(
     },
   };
   if ('observationHash' in existing) {
-    const updated: DiscoveredIdentity = {
+    const owned: DiscoveredIdentity = {
       ...existing,
       annotations,
       owner: effectiveOwner(annotations, ownerFromTags(existing.tags)),
       version: existing.version + 1,
     };
+    // The owner is a fact of its risk (OWNER_MISSING).
+    const updated = { ...owned, risk: storedRiskOf(assessRisk(riskSubjectOfDiscovered(owned), new Date(at))) };
     await deps.discovered.recordUpdate(updated, audit);
     return updated;
   }
   // The owner issuance gave is kept aside the first time a manual one replaces it.
   const derivedOwner = existing.derivedOwner ?? existing.owner;
-  const updated: IdentityRecord = {
+  const owned: IdentityRecord = {
     ...existing,
     annotations,
     derivedOwner,
     owner: effectiveOwner(annotations, derivedOwner) ?? derivedOwner,
     updatedAt: at,
     version: existing.version + 1,
+  };
+  const certificate = await deps.inventory.getCertificate(existing.currentSerialNumber);
+  const updated = {
+    ...owned,
+    risk: storedRiskOf(assessRisk(riskSubjectOfIssued(owned, certificate), new Date(at))),
   };
   await deps.inventory.recordIdentityUpdate(updated, audit);
   return updated;

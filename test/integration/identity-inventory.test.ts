@@ -10,6 +10,8 @@ import { ControlPlaneError } from '#lib/domain/errors.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { Principal } from '#lib/domain/principal.ts';
+import { assessRisk } from '#lib/domain/risk/rules.ts';
+import { riskSubjectOfDiscovered, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import type { ListedIdentity } from '#lib/ports/certificate-inventory.ts';
 import { getIdentity, listIdentities } from '#lib/use-cases/read-inventory.ts';
 import { updateIdentity } from '#lib/use-cases/update-identity.ts';
@@ -359,7 +361,7 @@ describe('reading one identity', () => {
     if (!seen) throw new Error('new');
     await discovered.write([seen.identity]);
     const runs = new DynamoDbDiscoveryRuns(table.doc, table.tableName);
-    const detail = await getIdentity({ inventory, discovered, runs }, seen.identity.identityId);
+    const detail = await getIdentity({ inventory, discovered, runs, clock }, seen.identity.identityId);
     expect(detail.kind).toBe('discovered');
     expect(detail.certificates).toEqual([
       expect.objectContaining({ serialNumber: serial, identityId: ours.identityId, status: 'active' }),
@@ -367,7 +369,58 @@ describe('reading one identity', () => {
     // No run of its scope on record: it was last seen when it was written.
     expect(detail.kind === 'discovered' && detail.lastSeenAt).toBe(AT);
 
-    const issuedDetail = await getIdentity({ inventory, discovered, runs }, ours.identityId);
+    const issuedDetail = await getIdentity({ inventory, discovered, runs, clock }, ours.identityId);
     expect(issuedDetail.certificates).toEqual([expect.objectContaining({ serialNumber: serial })]);
+  });
+});
+
+describe('listing by risk', () => {
+  it('lists the identities at a level or worse, from the sparse byRisk index, with the other enum filters', async () => {
+    const now = new Date('2026-11-29T12:00:00.000Z');
+    const assessed = (observation: Observation) => {
+      const seen = afterSeen(undefined, observation, AT);
+      if (!seen) throw new Error('new');
+      return {
+        ...seen.identity,
+        risk: storedRiskOf(assessRisk(riskSubjectOfDiscovered(seen.identity), now)),
+      };
+    };
+    const key = (name: string, rotationEnabled: boolean, tags: Record<string, string>): Observation => ({
+      source: 'aws-kms',
+      type: 'kms-key',
+      arn: `arn:aws:kms:eu-west-1:777788889999:key/${name}`,
+      name,
+      account: '777788889999',
+      region: 'eu-west-1',
+      tags,
+      facts: {
+        keyManager: 'CUSTOMER',
+        keySpec: 'SYMMETRIC_DEFAULT',
+        keyUsage: 'ENCRYPT_DECRYPT',
+        keyState: 'Enabled',
+        rotationEnabled,
+        creationDate: '2025-01-01T00:00:00.000Z',
+      },
+    });
+    const keys = [
+      assessed(key('rotating-owned', true, { owner: 'platform' })), // none
+      assessed(key('rotating-unowned', true, {})), // low: OWNER_MISSING
+      assessed(key('stale-owned', false, { owner: 'platform' })), // medium: KMS_ROTATION_DISABLED
+      assessed(key('stale-unowned', false, {})), // medium: both
+    ];
+    expect(keys.map((k) => k.risk.level)).toEqual(['none', 'low', 'medium', 'medium']);
+    await discovered.write(keys);
+    const names = async (filter: IdentityListFilter) =>
+      (await listAll(filter, 2))
+        .filter((i) => 'account' in i && i.account === '777788889999')
+        .map((i) => i.name)
+        .sort();
+    expect(await names({ risk: 'medium' })).toEqual(['stale-owned', 'stale-unowned']);
+    expect(await names({ risk: 'low', type: 'kms-key' })).toEqual(['rotating-unowned', 'stale-owned', 'stale-unowned']);
+    expect(await names({ risk: 'low', type: 'kms-key', source: 'aws-kms', status: 'active' })).toHaveLength(3);
+    expect(await names({ risk: 'high' })).toEqual([]);
+    await expect(listIdentities({ inventory }, { risk: 'low', owner: 'platform' }, { limit: 5 })).rejects.toMatchObject(
+      { code: 'UNSUPPORTED_FILTER' },
+    );
   });
 });

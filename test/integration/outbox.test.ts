@@ -214,20 +214,32 @@ describe('transactional outbox', () => {
       );
     const types = async () => {
       await pump.drain();
-      const out = bus.accepted.map((e) => `${e.detailType} ${e.detail.name}`);
+      const out = bus.accepted.map((e) =>
+        e.detailType === 'IdentityRiskChanged'
+          ? `${e.detailType} ${e.detail.previousLevel}→${e.detail.level}`
+          : `${e.detailType} ${e.detail.name}`,
+      );
       bus.reset();
-      return out;
+      return out.sort();
     };
+    // New, unowned: also their risk moves from none to low (OWNER_MISSING).
     await run([secret('db', true), secret('api', true)]);
-    expect((await types()).sort()).toEqual(['IdentityDiscovered api', 'IdentityDiscovered db']);
+    expect(await types()).toEqual([
+      'IdentityDiscovered api',
+      'IdentityDiscovered db',
+      'IdentityRiskChanged none→low',
+      'IdentityRiskChanged none→low',
+    ]);
     await run([secret('db', true), secret('api', true)]);
     expect(await types()).toEqual([]);
+    // Rotation turned off: a change, and a medium risk (SECRET_ROTATION_DISABLED).
     await run([secret('db', false)]);
-    expect(await types()).toEqual(['IdentityChanged db']);
+    expect(await types()).toEqual(['IdentityChanged db', 'IdentityRiskChanged low→medium']);
+    // Missing: no rule judges what is not there any more.
     await run([secret('db', false)]);
-    expect(await types()).toEqual(['IdentityMissing api']);
+    expect(await types()).toEqual(['IdentityMissing api', 'IdentityRiskChanged low→none']);
     await run([secret('db', false), secret('api', true)]);
-    expect(await types()).toEqual(['IdentityReappeared api']);
+    expect(await types()).toEqual(['IdentityReappeared api', 'IdentityRiskChanged none→low']);
   });
 
   it('publishes DiscoveryRunCompleted once, when the last part of a run finishes, and not for a later write', async () => {

@@ -83,7 +83,7 @@ describe('issueCertificate', () => {
     expect(
       (
         await getIdentity(
-          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS, clock },
           issued.identityId,
         )
       ).identity,
@@ -118,7 +118,7 @@ describe('issueCertificate', () => {
     expect(
       await codeOf(
         getIdentity(
-          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS, clock },
           '00000000-0000-4000-8000-000000000000',
         ),
       ),
@@ -145,7 +145,7 @@ describe('revokeCertificate', () => {
     expect(
       (
         await getIdentity(
-          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS },
+          { inventory, discovered: new InMemoryDiscoveredInventory(), runs: NO_RUNS, clock },
           issued.identityId,
         )
       ).identity.status,
@@ -428,7 +428,7 @@ describe('reading a discovered identity', () => {
     await discovered.write([seen.identity]);
     const inventory = new InMemoryInventory();
     expect(
-      (await getIdentity({ inventory, discovered, runs: NO_RUNS }, seen.identity.identityId)).identity,
+      (await getIdentity({ inventory, discovered, runs: NO_RUNS, clock }, seen.identity.identityId)).identity,
     ).toMatchObject({
       type: 'kms-key',
       owner: 'orders',
@@ -443,10 +443,10 @@ describe('reading a discovered identity', () => {
           ? '2026-11-29T18:10:00.000Z'
           : undefined,
     };
-    const detail = await getIdentity({ inventory, discovered, runs }, seen.identity.identityId);
+    const detail = await getIdentity({ inventory, discovered, runs, clock }, seen.identity.identityId);
     expect(detail).toMatchObject({ kind: 'discovered', lastSeenAt: '2026-11-29T18:10:00.000Z', certificates: [] });
     const unknown = `d-${'A'.repeat(32)}`;
-    await expect(getIdentity({ inventory, discovered, runs: NO_RUNS }, unknown)).rejects.toMatchObject({
+    await expect(getIdentity({ inventory, discovered, runs: NO_RUNS, clock }, unknown)).rejects.toMatchObject({
       code: 'IDENTITY_NOT_FOUND',
     });
   });

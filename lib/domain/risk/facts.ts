@@ -180,8 +180,7 @@ export function describeGrants(grants: readonly Grant[]): string {
 
 /**
  * The ids of the user's active access keys: `activeAccessKeys`, a sorted list of access key ids on an `iam-user`.
- * No source records it yet (the `aws-iam` source records each key as an `iam-access-key` identity of its own); until
- * one does, rules that need it do not fire.
+ * The `aws-iam` source records it on each user, beside each key's own `iam-access-key` identity.
  */
 export function activeAccessKeysOf(facts: Facts): string[] | undefined {
   return asStrings(facts.activeAccessKeys);

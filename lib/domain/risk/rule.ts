@@ -8,12 +8,9 @@ import type { AnyIdentityStatus, AnyIdentityType, IdentitySource } from '../iden
  * Practices (FSBP) or CIS AWS Foundations control it matches, where one does.
  */
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+export { RISK_LEVELS, type RiskLevel, SEVERITIES, type Severity } from './levels.ts';
 
-/** The levels an identity's score falls into; `none` when nothing fired. */
-export const RISK_LEVELS = ['none', ...SEVERITIES] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
+import type { Severity } from './levels.ts';
 
 /**
  * What the certificate rules read, whichever source saw the certificate (our issuance, ACM, a TLS scan, an import):

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assessRisk, RISK_RULE_CODES, RISK_RULES } from '#lib/domain/risk/rules.ts';
 
@@ -10,6 +11,16 @@ describe('the risk rule registry', () => {
       expect(rule.appliesTo.length).toBeGreaterThan(0);
     }
     expect(RISK_RULES.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it('is documented: the README lists every rule by its code, severity and control', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    for (const rule of RISK_RULES) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${rule.code}\` |`));
+      expect(row, rule.code).toBeDefined();
+      expect(row).toContain(`| ${rule.severity} |`);
+      if (rule.control) expect(row).toContain(rule.control);
+    }
   });
 
   it('assesses an identity with every rule that applies: findings most severe first, and their score', () => {

@@ -3,9 +3,8 @@ import type { RiskRule } from '../rule.ts';
 
 /**
  * An AI agent that holds long-lived credentials: an `ai-agent`, or an IAM user with agent signals (`agentSignals`,
- * e.g. `tag:mim:kind=agent`), with active access keys (`activeAccessKeys`, the key ids). No source records this yet:
- * the `aws-iam` source makes agents of roles only (which have no access keys), records no `agentSignals` on users,
- * and no `activeAccessKeys` on them (see `activeAccessKeysOf`). Until one does, this rule does not fire.
+ * e.g. `tag:mim:kind=agent`), with active access keys (`activeAccessKeys`, the key ids). The `aws-iam` source
+ * records both on users (a user tagged `mim:kind=agent` stays an `iam-user` with agent signals).
  */
 export const agentLongLivedKeys: RiskRule = {
   code: 'AGENT_LONG_LIVED_KEYS',

@@ -15,7 +15,7 @@ const MAX_IDLE_DAYS = 45;
 
 /**
  * A credential unused for more than 45 days: an IAM user's console password (`passwordLastUsed`, a day; a password
- * never used counts only when `consolePassword: true` says there is one, which no source records yet), or an active
+ * never used counts only when `consolePassword: true` says there is one: the source reads GetLoginProfile), or an active
  * access key (`iam-access-key`: `status`, `lastUsed.date`, or `lastUsed: null` and `createDate` for one never used).
  */
 export const iamCredentialsUnused: RiskRule = {

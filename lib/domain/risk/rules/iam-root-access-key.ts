@@ -6,9 +6,8 @@ const ROOT_ARN = /^arn:aws[\w-]*:iam::\d{12}:root$/;
 
 /**
  * An active access key of an account's root user. Reads an `iam-access-key` whose `userArn` is the root ARN
- * (`arn:aws:iam::<account>:root`) and `status` is `Active`. No source records root keys yet: the `aws-iam` source
- * lists the keys of IAM users, and the root user is not one (its keys are seen through GetAccountSummary's
- * `AccountAccessKeysPresent` or the credential report's `<root_account>` row). Until one does, this rule does not fire.
+ * (`arn:aws:iam::<account>:root`) and `status` is `Active`. The `aws-iam` source records one such identity
+ * (`<root ARN>/access-keys`) when GetAccountSummary's `AccountAccessKeysPresent` says the root user has keys.
  */
 export const iamRootAccessKey: RiskRule = {
   code: 'IAM_ROOT_ACCESS_KEY',

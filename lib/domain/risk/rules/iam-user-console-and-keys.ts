@@ -4,7 +4,7 @@ import type { RiskRule } from '../rule.ts';
 /**
  * An IAM user with both a console password and active access keys: a person's and a machine's credentials in one
  * identity. Reads `consolePassword` / `passwordLastUsed` (see {@link consolePasswordOf}) and `activeAccessKeys`, the
- * ids of the user's active keys, which no source records on the user yet: until one does, this rule does not fire.
+ * ids of the user's active keys, which the `aws-iam` source records on the user.
  */
 export const iamUserConsoleAndKeys: RiskRule = {
   code: 'IAM_USER_CONSOLE_AND_KEYS',

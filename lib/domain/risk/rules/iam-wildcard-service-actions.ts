@@ -4,9 +4,8 @@ import type { RiskRule } from '../rule.ts';
 /**
  * A role or user allowed every action of a service (`s3:*`, `kms:*`…) on every resource. Reads
  * `risk.wildcardServiceActions`: grants shaped as `risk.adminActions` (`{ action, conditional, grantedBy }`), one per
- * service wildcard. No source records it yet (`risk.adminActions` names only `*`, `iam:*` and `sts:*`, which
- * `IAM_ADMIN_EQUIVALENT` reports); until one does, this rule does not fire. `iam:*` and `sts:*` are left to that
- * rule, so that one grant is not reported twice.
+ * service wildcard. The `aws-iam` source records them (`iam-policy-facts.ts`); `*`, `iam:*` and `sts:*` are
+ * left to `IAM_ADMIN_EQUIVALENT`, so that one grant is not reported twice.
  */
 export const iamWildcardServiceActions: RiskRule = {
   code: 'IAM_WILDCARD_SERVICE_ACTIONS',

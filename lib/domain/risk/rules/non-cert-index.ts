@@ -22,10 +22,6 @@ import { secretUnused90d } from './secret-unused-90d.ts';
  * The risk rules over discovered identities' facts (IAM roles, users and access keys, AI agents, secrets, KMS keys),
  * and the ownership rule over every identity, most severe first; codes are unique. The certificate rules are
  * registered beside them.
- *
- * Four read facts no source records yet, and do not fire until one does: `IAM_ROOT_ACCESS_KEY` (an access key of the
- * root user), `IAM_WILDCARD_SERVICE_ACTIONS` (`risk.wildcardServiceActions`), `IAM_USER_CONSOLE_AND_KEYS` and
- * `AGENT_LONG_LIVED_KEYS` (`activeAccessKeys` on a user).
  */
 export const IDENTITY_RULES: readonly RiskRule[] = [
   // critical
