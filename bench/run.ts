@@ -3,6 +3,7 @@ import { benchDiscovery } from './discovery.ts';
 import { benchHttpIssuance } from './http-issuance.ts';
 import { benchIssuanceCore } from './issuance-core.ts';
 import { benchPrincipalPatterns } from './principal-pattern.ts';
+import { benchRisk } from './risk.ts';
 import { fmt } from './stats.ts';
 
 /**
@@ -29,3 +30,5 @@ console.log('\n== Issuance over HTTP (npm start: local server, DynamoDB Local, s
 await benchHttpIssuance();
 console.log('\n== Discovery (10,000 identities, 5 accounts, loopback IAM and Secrets Manager, DynamoDB Local)');
 await benchDiscovery();
+console.log('\n== Risk scoring (every rule over 10,000 discovered identities; one core, no I/O)');
+benchRisk();
