@@ -4,14 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import type { SubjectAltName } from '#lib/domain/inventory.ts';
 import { encode, sequence, tlv } from '#lib/pki/der.ts';
 import { encodePem } from '#lib/pki/pem.ts';
 import { type ApiResponse, callApi, countIdentities } from '../support/api-client.ts';
 import { countItems } from '../support/dynamodb.ts';
 import { buildCsr, extension, type OpensslKeyType, opensslCsr, run } from '../support/pki-fixtures.ts';
-import { type StartedProcess, startLocalPlane } from '../support/processes.ts';
+import { localPlaneAccess, type StartedProcess, startLocalPlane } from '../support/processes.ts';
 
 /**
  * A catalogue of hostile or broken requests against `npm start` with a purpose-built configuration
@@ -276,20 +275,9 @@ beforeAll(async () => {
   makeHandBuiltCsrs();
   makeDamagedCsrs();
 
-  const endpoint = /DynamoDB Local ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(plane.output())?.[1];
-  if (!endpoint) throw new Error(`no DynamoDB Local endpoint in the output of npm start:\n${plane.output()}`);
-  // The local plane's database opens only with its own access key id (DynamoDB Local keeps one per key).
-  const accessKeyId = (await readFile(join(dataDir, 'dynamodb-access-key'), 'utf8')).trim();
-  dynamo = createDocumentClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId, secretAccessKey: accessKeyId },
-  }).client;
-
-  bearer.admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  for (const name of PRINCIPALS.filter((p) => p !== 'admin')) {
-    bearer[name] = (await readFile(join(dataDir, 'tokens', name), 'utf8')).trim();
-  }
+  const access = await localPlaneAccess(plane, dataDir, PRINCIPALS);
+  dynamo = access.dynamo;
+  Object.assign(bearer, access.bearer);
 
   // Setup (successful requests, outside every case's counting window).
   const expired = await createToken({ policy: 'devices', names: [dns('door-5.devices.example.internal')], ttl: '1s' });

@@ -1,13 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import { type ApiResponse, callApi } from '../support/api-client.ts';
 import { countItems } from '../support/dynamodb.ts';
 import { opensslCsr } from '../support/pki-fixtures.ts';
-import { type StartedProcess, startLocalPlane } from '../support/processes.ts';
+import { localPlaneAccess, type StartedProcess, startLocalPlane } from '../support/processes.ts';
 
 /**
  * The inventory routes end to end against `npm start` (the repository's mim.config.json): listing identities with
@@ -147,20 +146,9 @@ beforeAll(async () => {
   base = started.base;
   firstDay = utcDay();
 
-  const endpoint = /DynamoDB Local ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(plane.output())?.[1];
-  if (!endpoint) throw new Error(`no DynamoDB Local endpoint in the output of npm start:\n${plane.output()}`);
-  // The local plane's database opens only with its own access key id (DynamoDB Local keeps one per key).
-  const accessKeyId = (await readFile(join(dataDir, 'dynamodb-access-key'), 'utf8')).trim();
-  dynamo = createDocumentClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId, secretAccessKey: accessKeyId },
-  }).client;
-
-  bearer.admin = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
-  for (const name of PRINCIPALS.filter((p) => p !== 'admin')) {
-    bearer[name] = (await readFile(join(dataDir, 'tokens', name), 'utf8')).trim();
-  }
+  const access = await localPlaneAccess(plane, dataDir, PRINCIPALS);
+  dynamo = access.dynamo;
+  Object.assign(bearer, access.bearer);
 
   issued.a = await issue('ident-a');
   issued.b = await issue('ident-b');

@@ -1,6 +1,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 
 export const execFileAsync = promisify(execFile);
 
@@ -108,4 +112,29 @@ export async function startLocalPlane(
     timeoutMs: 90_000,
   });
   return { plane, base: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * What a test needs to look inside a running local plane: a DynamoDB client on its DynamoDB Local (whose database
+ * opens only with the plane's own access key id), and the bearer token of each local principal named.
+ */
+export async function localPlaneAccess<Who extends string>(
+  plane: StartedProcess,
+  dataDir: string,
+  principals: readonly Who[],
+): Promise<{ dynamo: DynamoDBClient; bearer: Record<Who, string> }> {
+  const endpoint = /DynamoDB Local ready at (http:\/\/127\.0\.0\.1:\d+)/.exec(plane.output())?.[1];
+  if (!endpoint) throw new Error(`no DynamoDB Local endpoint in the output of npm start:\n${plane.output()}`);
+  const accessKeyId = (await readFile(join(dataDir, 'dynamodb-access-key'), 'utf8')).trim();
+  const dynamo = createDocumentClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId, secretAccessKey: accessKeyId },
+  }).client;
+  const bearer = {} as Record<Who, string>;
+  for (const name of principals) {
+    const file = name === 'admin' ? join(dataDir, 'admin-token') : join(dataDir, 'tokens', name);
+    bearer[name] = (await readFile(file, 'utf8')).trim();
+  }
+  return { dynamo, bearer };
 }
