@@ -104,6 +104,13 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRunParts', 'scopeReads'] },
     { actions: ['UpdateItem'], partitions: ['discoveryRuns'] },
   ],
+  // The daily risk sweep: the policies (the longest renewal window), the certificates due in it, their identities
+  // (read, and rewritten when their assessment moved).
+  'rescore-risk': [
+    READ_CURRENT_POLICIES,
+    { actions: ['Query'], index: 'expiry' },
+    { actions: ['GetItem', 'PutItem'], partitions: ['identity'] },
+  ],
   // Creates the CA chain once, and seeds the configuration's policies on every deployment that changes them.
   'bootstrap-ca': [
     { actions: ['GetItem', 'PutItem'], partitions: ['caChain'] },

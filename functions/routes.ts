@@ -33,7 +33,7 @@ export type Route = (typeof ROUTES)[number];
 export type ApiFunctionName = Route['function'] | 'route-not-found';
 
 /** Functions that are not behind a route. */
-export const NON_API_FUNCTIONS = ['bootstrap-ca', 'publish-events', 'discovery-worker'] as const;
+export const NON_API_FUNCTIONS = ['bootstrap-ca', 'publish-events', 'discovery-worker', 'rescore-risk'] as const;
 
 /** Matches a concrete path against a route template; returns the path parameters or undefined. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {

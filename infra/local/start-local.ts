@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BusEvent } from '#events/catalog.ts';
 import { FUNCTION_TABLE_ACCESS, type FunctionName, sealsAnswers } from '#functions/function-access.ts';
+import { makeRescoreRiskHandler } from '#functions/rescore-risk/handler.ts';
 import { makeScheduledDiscoveryRunHandler } from '#functions/start-discovery-run/handler.ts';
 import { createAwsDiscovery } from '#lib/adapters/discovery/aws-discovery.ts';
 import { guardTableAccess } from '#lib/adapters/dynamodb-access-guard.ts';
@@ -38,6 +39,8 @@ import { createLocalServer, type LocalRequestLog } from './local-server.ts';
 import { LocalDiscoveryQueue } from './local-work-queue.ts';
 import { loadOrCreateSealKey } from './seal-key.ts';
 import { upgradeLocalKeys } from './upgrade-local-keys.ts';
+
+const DAY_MS = 86_400_000;
 
 export interface LocalOptions {
   readonly port: number;
@@ -267,6 +270,24 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       stops.push(async () => clearInterval(timer));
       options.progress(`discovery: a run starts on the schedule ${schedule}`);
     }
+    // The daily risk sweep, as the stack's schedule runs it: once at start, then every day.
+    const rescore = makeRescoreRiskHandler({
+      inventory: storesFor('rescore-risk').inventory,
+      policyStore: storesFor('rescore-risk').policyStore,
+      clock: systemClock,
+      logger,
+    });
+    const sweep = () =>
+      rescore().then(
+        ({ read, rescored }) => {
+          if (rescored > 0) options.progress(`risk sweep: ${rescored} of ${read} certificates due reassessed`);
+        },
+        (error: unknown) => warn(`risk sweep failed: ${(error as Error).message}`),
+      );
+    void sweep();
+    const sweepTimer = setInterval(() => void sweep(), DAY_MS);
+    sweepTimer.unref();
+    stops.push(async () => clearInterval(sweepTimer));
     const server = createLocalServer(handlers, options.onRequest);
     await new Promise<void>((resolveListen, rejectListen) => {
       server.once('error', (error: NodeJS.ErrnoException) =>

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CfnOutput, CustomResource, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -11,6 +11,8 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
@@ -32,6 +34,9 @@ import { DISCOVERY_WORKER_TIMEOUT_SECONDS, DiscoveryFanOut } from '../constructs
 import { EventBackbone } from '../constructs/event-backbone.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
 import { SigningKey } from '../constructs/signing-key.ts';
+
+/** The daily risk sweep reads the certificates due and writes those whose risk moved: minutes at most. */
+const RESCORE_TIMEOUT_SECONDS = 300;
 
 /** Fixed logical id of the sealing key: replacing it would make every stored sealed answer unreadable. */
 export const SEAL_KEY_LOGICAL_ID = 'SealKey';
@@ -134,6 +139,15 @@ export class ControlPlaneStack extends Stack {
     const workerFn = newFunction('DiscoveryWorker', 'discovery-worker', 1024, DISCOVERY_WORKER_TIMEOUT_SECONDS);
     inventory.grant(workerFn, tableGrants('discovery-worker'));
     discovery.attachWorker(workerFn);
+
+    // Issued identities' risk moves with the clock (renewal due, expiry): a daily sweep reassesses those due.
+    const rescoreFn = newFunction('RescoreRisk', 'rescore-risk', undefined, RESCORE_TIMEOUT_SECONDS);
+    inventory.grant(rescoreFn, tableGrants('rescore-risk'));
+    new Rule(this, 'DailyRiskSweep', {
+      description: 'Reassesses the risk of issued identities whose certificates fell due or expired',
+      schedule: Schedule.rate(Duration.days(1)),
+      targets: [new LambdaTarget(rescoreFn, { retryAttempts: 2 })],
+    });
 
     const functions = new Map<ApiFunctionName, LambdaFunction>();
     for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {

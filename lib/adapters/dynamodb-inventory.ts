@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -359,28 +359,10 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
    * @throws ConflictError `IDENTITY_VERSION_MISMATCH` when it changed since it was read; nothing is written.
    */
   async recordIdentityUpdate(identity: IdentityRecord, audit: AuditRecord): Promise<void> {
-    const previous = identity.version - 1;
     try {
       await this.doc.send(
         new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...identity, ...identityKey(identity.identityId), ...issuedIndexAttributes(identity) },
-                ConditionExpression:
-                  previous === 1
-                    ? 'attribute_exists(#pk) AND (attribute_not_exists(#version) OR #version = :previous)'
-                    : '#version = :previous',
-                ExpressionAttributeNames: {
-                  '#version': 'version',
-                  ...(previous === 1 ? { '#pk': TABLE_KEY.partitionKey } : {}),
-                },
-                ExpressionAttributeValues: { ':previous': previous },
-              },
-            },
-            auditEntryPut(this.tableName, audit),
-          ],
+          TransactItems: [{ Put: this.nextVersionPut(identity) }, auditEntryPut(this.tableName, audit)],
         }),
       );
     } catch (error) {
@@ -389,6 +371,35 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       if (identityCode === 'ConditionalCheckFailed') throw identityVersionMismatch(identity.identityId, error);
       throw concurrentOrOriginal(error);
     }
+  }
+
+  async recordRiskUpdate(identity: IdentityRecord): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand(this.nextVersionPut(identity)));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** The Put of an issued identity's next version, on condition that the stored one is the version before. */
+  private nextVersionPut(identity: IdentityRecord) {
+    const previous = identity.version - 1;
+    return {
+      TableName: this.tableName,
+      Item: { ...identity, ...identityKey(identity.identityId), ...issuedIndexAttributes(identity) },
+      // A record from before versions counts as version 1.
+      ConditionExpression:
+        previous === 1
+          ? 'attribute_exists(#pk) AND (attribute_not_exists(#version) OR #version = :previous)'
+          : '#version = :previous',
+      ExpressionAttributeNames: {
+        '#version': 'version',
+        ...(previous === 1 ? { '#pk': TABLE_KEY.partitionKey } : {}),
+      },
+      ExpressionAttributeValues: { ':previous': previous },
+    };
   }
 
   /**

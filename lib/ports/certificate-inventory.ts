@@ -49,6 +49,11 @@ export interface CertificateInventory {
    */
   recordIdentityUpdate(identity: IdentityRecord, audit: AuditRecord): Promise<void>;
   /**
+   * Replaces an issued identity with its next version whose risk was reassessed (not audited: the clock moved it).
+   * @returns false, writing nothing, when the stored version is not `identity.version - 1` (another change won).
+   */
+  recordRiskUpdate(identity: IdentityRecord): Promise<boolean>;
+  /**
    * Issued and discovered identities matching the filter (at most one of owner and account), one page at a time.
    * Throws `ValidationError` with code `INVALID_CURSOR` for a cursor this inventory did not hand out for this filter.
    */

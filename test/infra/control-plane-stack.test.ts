@@ -358,12 +358,30 @@ describe('events backbone', () => {
   });
 });
 
+/** The scheduled EventBridge rule whose target is the function of this functions/<name> folder. */
+function scheduleOf(functionName: string): Resource | undefined {
+  return ofType('AWS::Events::Rule')
+    .map(([, rule]) => rule)
+    .find(
+      (rule) =>
+        rule.Properties.ScheduleExpression !== undefined &&
+        roleOwner(resources[rule.Properties.Targets[0].Arn['Fn::GetAtt'][0]]?.Properties.Role['Fn::GetAtt'][0]) ===
+          functionName,
+    );
+}
+
+describe('risk sweep', () => {
+  it('a daily schedule runs the rescore-risk function, with retries', () => {
+    const rule = scheduleOf('rescore-risk');
+    expect(rule?.Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(rule?.Properties.Targets[0].RetryPolicy).toMatchObject({ MaximumRetryAttempts: 2 });
+  });
+});
+
 describe('discovery fan-out', () => {
   it('a schedule starts runs; units go through a queue with a dead-letter queue to a worker, one at a time', () => {
-    const [[, rule] = []] = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    const rule = scheduleOf('start-discovery-run');
     expect(rule?.Properties.ScheduleExpression).toBe('rate(6 hours)');
-    const target = rule?.Properties.Targets[0].Arn['Fn::GetAtt'][0];
-    expect(roleOwner(resources[target]?.Properties.Role['Fn::GetAtt'][0])).toBe('start-discovery-run');
     const [[, mapping] = []] = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
       JSON.stringify(m.Properties.EventSourceArn).includes('DiscoveryUnits'),
     );
@@ -472,6 +490,7 @@ describe('functions', () => {
       'get-discovery-run': [ENV.tableName],
       'list-discovery-runs': [ENV.tableName],
       'discovery-worker': [ENV.tableName],
+      'rescore-risk': [ENV.tableName],
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
     for (const [name, fn] of handlerFunctions()) {
@@ -586,6 +605,7 @@ describe('functions', () => {
         'PutItem SCOPEREAD#*',
         'UpdateItem DRUN',
       ],
+      'rescore-risk': ['Query POLICY', 'Query index/expiry EXP#*', 'GetItem IDN#*', 'PutItem IDN#*'],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,

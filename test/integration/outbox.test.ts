@@ -8,6 +8,7 @@ import { type StreamPump, startStreamPump } from '#infra/local/stream-pump.ts';
 import { createDocumentClient } from '#lib/adapters/dynamodb-client.ts';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
 import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
+import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { auditKey } from '#lib/adapters/dynamodb-keys.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
@@ -240,6 +241,72 @@ describe('transactional outbox', () => {
     expect(await types()).toEqual(['IdentityMissing api', 'IdentityRiskChanged low→none']);
     await run([secret('db', false), secret('api', true)]);
     expect(await types()).toEqual(['IdentityReappeared api', 'IdentityRiskChanged none→low']);
+  });
+
+  it("publishes IdentityRiskChanged when a write moves an issued identity's level, and nothing when it does not", async () => {
+    bus.reset();
+    const inventory = new DynamoDbInventory(table.doc, table.tableName);
+    const identityId = randomUUID();
+    const serialNumber = randomUUID().replaceAll('-', '');
+    const at = new Date().toISOString();
+    const identity = {
+      identityId,
+      type: 'x509-certificate' as const,
+      status: 'active' as const,
+      owner: 'local:admin',
+      policy: 'server',
+      tags: {},
+      name: 'risk.local.test',
+      source: 'issued' as const,
+      currentSerialNumber: serialNumber,
+      expiresAt: at,
+      createdAt: at,
+      updatedAt: at,
+      version: 1,
+      risk: { score: 0, level: 'none' as const, rules: [] },
+    };
+    await inventory.recordIssuance({
+      certificate: {
+        serialNumber,
+        identityId,
+        policy: 'server',
+        subject: 'CN=risk.local.test',
+        subjectAltNames: [{ type: 'dns', value: 'risk.local.test' }],
+        keyAlgorithm: 'EC_P256',
+        keySize: 256,
+        notBefore: at,
+        notAfter: at,
+        renewAfter: at,
+        fingerprintSha256: 'ab'.repeat(32),
+        issuedAt: at,
+        issuedBy: 'local:admin',
+        status: 'active',
+        certificatePem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+        tags: {},
+      },
+      identity,
+      audit: { eventId: randomUUID(), at, action: 'CertificateIssued', actor: 'local:admin', target: 'x', details: {} },
+    });
+    expect(
+      await inventory.recordRiskUpdate({
+        ...identity,
+        version: 2,
+        risk: { score: 50, level: 'high', rules: ['CERT_EXPIRED'] },
+      }),
+    ).toBe(true);
+    // A stale version writes nothing.
+    expect(await inventory.recordRiskUpdate({ ...identity, version: 2 })).toBe(false);
+    await pump.drain();
+    const risk = bus.accepted.filter((e) => e.detailType === 'IdentityRiskChanged');
+    expect(risk.map((e) => e.detail)).toEqual([
+      expect.objectContaining({
+        eventId: `${identityId}:v2:risk`,
+        identityId,
+        previousLevel: 'none',
+        level: 'high',
+        findings: [{ rule: 'CERT_EXPIRED', severity: 'high' }],
+      }),
+    ]);
   });
 
   it('publishes DiscoveryRunCompleted once, when the last part of a run finishes, and not for a later write', async () => {

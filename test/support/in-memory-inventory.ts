@@ -68,6 +68,12 @@ export class InMemoryInventory implements CertificateInventory, CaChainStore, En
     this.audit.push(audit);
   }
 
+  async recordRiskUpdate(identity: IdentityRecord): Promise<boolean> {
+    if (this.identities.get(identity.identityId)?.version !== identity.version - 1) return false;
+    this.identities.set(identity.identityId, identity);
+    return true;
+  }
+
   /** Issued identities only (they have no account): the DynamoDB adapter's integration tests cover the union. */
   async listIdentities(
     filter: IdentityListFilter,

@@ -13,6 +13,7 @@ import { createEnrollmentToken } from '#lib/use-cases/create-enrollment-token.ts
 import { issueCertificate } from '#lib/use-cases/issue-certificate.ts';
 import { invalidatingPolicyStore, policySetLoader, putPolicy, seedPolicies } from '#lib/use-cases/manage-policies.ts';
 import { getCertificate, getIdentity } from '#lib/use-cases/read-inventory.ts';
+import { rescoreIssuedRisk } from '#lib/use-cases/rescore-issued-risk.ts';
 import { revokeCertificate } from '#lib/use-cases/revoke-certificate.ts';
 import { InMemoryDiscoveredInventory } from '../support/in-memory-discovered-inventory.ts';
 import { InMemoryInventory } from '../support/in-memory-inventory.ts';
@@ -449,5 +450,51 @@ describe('reading a discovered identity', () => {
     await expect(getIdentity({ inventory, discovered, runs: NO_RUNS, clock }, unknown)).rejects.toMatchObject({
       code: 'IDENTITY_NOT_FOUND',
     });
+  });
+});
+
+describe('rescoreIssuedRisk: the daily sweep', () => {
+  it('reassesses the issued identities whose renewal fell due or which expired, once, and nothing else', async () => {
+    const inventory = new InMemoryInventory();
+    // 24 h certificates: renewal due two thirds in (16 h), expiry at 24 h.
+    const due = await issueCertificate(deps(inventory), alice, { csr: csrPem, validity: '24h' });
+    const later = await issueCertificate(deps(inventory), alice, { csr: csrPem, validity: '60d' });
+    expect(inventory.identities.get(due.identityId)?.risk).toEqual({ score: 0, level: 'none', rules: [] });
+    const policyStore = new InMemoryPolicyStore();
+    await policyStore.putPolicy({
+      document: policyDocumentSchema.parse({
+        name: 'server',
+        principals: ['local:*'],
+        allow: { dnsSuffixes: ['local.test'] },
+        validity: { default: '24h', max: '90d' },
+      }),
+      expectedVersion: 0,
+      by: 'test',
+      at: now.toISOString(),
+      source: 'api',
+      audit: {
+        eventId: 'e-policy',
+        at: now.toISOString(),
+        action: 'PolicyCreated',
+        actor: 'test',
+        target: 'policy/server',
+        details: {},
+      },
+    });
+    const at = (hours: number) => ({ now: () => new Date(now.getTime() + hours * 3_600_000) });
+
+    // The 60-day certificate is outside the longest renewal window (90 days / 3): not even read.
+    expect(await rescoreIssuedRisk({ inventory, policyStore, clock: at(1) })).toEqual({ read: 1, rescored: 0 });
+    expect(await rescoreIssuedRisk({ inventory, policyStore, clock: at(17) })).toEqual({ read: 1, rescored: 1 });
+    expect(inventory.identities.get(due.identityId)).toMatchObject({
+      version: 2,
+      risk: { level: 'medium', rules: ['CERT_RENEWAL_DUE'] },
+    });
+    expect(await rescoreIssuedRisk({ inventory, policyStore, clock: at(18) })).toEqual({ read: 1, rescored: 0 });
+    expect(await rescoreIssuedRisk({ inventory, policyStore, clock: at(25) })).toMatchObject({ rescored: 1 });
+    expect(inventory.identities.get(due.identityId)).toMatchObject({
+      risk: { level: 'high', rules: ['CERT_EXPIRED'] },
+    });
+    expect(inventory.identities.get(later.identityId)).toMatchObject({ version: 1, risk: { level: 'none' } });
   });
 });
