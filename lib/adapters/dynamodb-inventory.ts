@@ -178,6 +178,8 @@ interface PartitionQuery {
   readonly index: KeyedIndex;
   readonly partition: string;
   readonly sort?: { readonly beginsWith: string } | { readonly between: readonly [string, string] } | undefined;
+  /** Keep only items whose stored risk names this rule code. */
+  readonly containsRule?: string | undefined;
 }
 
 /** Partitions of a listing read at once after one is exhausted. */
@@ -416,6 +418,7 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       index: query.index,
       partition: query.partition,
       sort: query.beginsWith === undefined ? undefined : { beginsWith: query.beginsWith },
+      containsRule: query.containsRule,
     }));
     const queryId = fingerprint([
       'identities',
@@ -424,6 +427,8 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
       filter.status ?? null,
       filter.owner ?? null,
       filter.account ?? null,
+      filter.risk ?? null,
+      filter.rule ?? null,
     ]);
     return this.queryPartitions(partitions, queryId, page, listedIdentityFromItem);
   }
@@ -643,8 +648,14 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
         [values[':low'], values[':high']] = query.sort.between;
       }
     }
+    if (query.containsRule !== undefined) {
+      names['#risk'] = 'risk';
+      names['#rules'] = 'rules';
+      values[':rule'] = query.containsRule;
+    }
     const input: QueryCommandInput = {
       TableName: this.tableName,
+      ...(query.containsRule === undefined ? {} : { FilterExpression: 'contains(#risk.#rules, :rule)' }),
       ...(query.index.name === undefined ? {} : { IndexName: query.index.name }),
       KeyConditionExpression: condition,
       ExpressionAttributeNames: names,

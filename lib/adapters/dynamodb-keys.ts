@@ -13,7 +13,8 @@ import {
   type IdentitySource,
   typeSourcePairs,
 } from '#lib/domain/identity-catalog.ts';
-import { RISK_LEVELS, type RiskLevel } from '#lib/domain/risk/levels.ts';
+import { RISK_LEVELS, type RiskLevel, type Severity } from '#lib/domain/risk/levels.ts';
+import { RISK_RULES } from '#lib/domain/risk/rules.ts';
 
 /**
  * Keys of the single inventory table. Every access pattern is a GetItem or a Query on one partition; nothing scans.
@@ -270,39 +271,51 @@ export interface ListingQuery {
   readonly index: typeof BY_TYPE_INDEX | typeof BY_OWNER_INDEX | typeof BY_ACCOUNT_INDEX | typeof BY_RISK_INDEX;
   readonly partition: string;
   readonly beginsWith?: string;
+  /**
+   * Keep only items whose stored risk names this rule (a FilterExpression): a rule listing reads the byRisk partitions
+   * of its severity or worse and of its types only, so what it reads is bounded by the identities at that risk.
+   */
+  readonly containsRule?: string;
 }
 
 /**
  * The queries that list the identities a filter selects, each a key condition: byAccount with an account, byOwner
- * with an owner, else byType; within it, the (type, source) pairs the filter admits (at most eight) and the status
+ * with an owner, byRisk with a risk level or a rule (the levels from the rule's severity up, its types only, and a
+ * filter on the rule's code: a bounded query), else byType; within it, the (type, source) pairs the filter admits (at most eight) and the status
  * become sort key prefixes, and every shard of each partition is read. So a listing reads only what it returns; it
  * costs at most 8 × 16 Queries, most of them on empty or small partitions, and an owner and an account together are
  * refused (no index holds both).
  */
 export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] {
-  const partitioned = [filter.owner, filter.account, filter.risk].filter((f) => f !== undefined).length;
-  if (partitioned > 1) {
-    throw new RangeError('an identity listing filters by one of owner, account and risk');
+  const partitioned = [filter.owner, filter.account, filter.risk ?? filter.rule].filter((f) => f !== undefined);
+  if (partitioned.length > 1) {
+    throw new RangeError('an identity listing filters by one of owner, account and risk (or rule)');
   }
-  const pairs = typeSourcePairs(filter);
+  const rule = filter.rule === undefined ? undefined : RISK_RULES.find((r) => r.code === filter.rule);
+  if (filter.rule !== undefined && rule === undefined) throw new RangeError(`no risk rule ${filter.rule}`);
+  // A rule fires only for its types, and puts its identity at its severity's level or worse.
+  const pairs = typeSourcePairs(filter).filter((pair) => rule === undefined || rule.appliesTo.includes(pair.type));
   const status = filter.status === undefined ? '' : `${filter.status}#`;
   const queries: ListingQuery[] = [];
   const add = (index: ListingQuery['index'], partition: string, beginsWith: string) => {
     for (const shard of ALL_BURST_SHARDS) {
-      queries.push({ index, partition: `${partition}#${shard}`, ...(beginsWith === '' ? {} : { beginsWith }) });
+      queries.push({
+        index,
+        partition: `${partition}#${shard}`,
+        ...(beginsWith === '' ? {} : { beginsWith }),
+        ...(rule === undefined ? {} : { containsRule: rule.code }),
+      });
     }
   };
-  const bySource = filter.source !== undefined || filter.status !== undefined;
+  const bySource = filter.source !== undefined || filter.status !== undefined || rule !== undefined;
+  const level = worst(filter.risk, rule?.severity);
   const partitions: Array<[ListingQuery['index'], string]> =
     filter.owner !== undefined
       ? [[BY_OWNER_INDEX, `${PREFIX.byOwner}${filter.owner}`]]
       : filter.account !== undefined
         ? [[BY_ACCOUNT_INDEX, `${PREFIX.byAccount}${filter.account}`]]
-        : filter.risk !== undefined
-          ? levelsFrom(filter.risk).map((level): [ListingQuery['index'], string] => [
-              BY_RISK_INDEX,
-              `${PREFIX.byRisk}${level}`,
-            ])
+        : level !== undefined
+          ? levelsFrom(level).map((l): [ListingQuery['index'], string] => [BY_RISK_INDEX, `${PREFIX.byRisk}${l}`])
           : [];
   if (partitions.length > 0) {
     for (const [index, partition] of partitions) {
@@ -317,6 +330,12 @@ export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] 
   if (!bySource) for (const type of types) add(BY_TYPE_INDEX, `${PREFIX.byType}${type}`, '');
   else for (const pair of pairs) add(BY_TYPE_INDEX, `${PREFIX.byType}${pair.type}`, `${pair.source}#${status}`);
   return queries;
+}
+
+/** The worse of two levels (undefined when neither is given). */
+function worst(a: Severity | undefined, b: Severity | undefined): Severity | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return RISK_LEVELS.indexOf(a) >= RISK_LEVELS.indexOf(b) ? a : b;
 }
 
 /**

@@ -41,6 +41,8 @@ export interface IdentityListFilter {
   readonly account?: string | undefined;
   /** That risk level or worse. */
   readonly risk?: Exclude<RiskLevel, 'none'> | undefined;
+  /** Identities a risk rule fires for, by its code. */
+  readonly rule?: string | undefined;
 }
 
 /** A (type, source) pair some identity can have. */

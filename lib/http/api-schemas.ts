@@ -3,6 +3,7 @@ import { DISCOVERED_IDENTITY_ID, DISCOVERY_SOURCES } from '#lib/domain/discovery
 import { ALL_IDENTITY_STATUSES, ALL_IDENTITY_TYPES, IDENTITY_SOURCES } from '#lib/domain/identity-catalog.ts';
 import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
+import { RISK_RULE_CODES } from '#lib/domain/risk/rules.ts';
 
 /**
  * The zod schemas of every route's input, in one place: the handlers validate with them, and the API description is
@@ -93,6 +94,10 @@ export const listIdentitiesQuery = z.strictObject({
     .enum(['low', 'medium', 'high', 'critical'])
     .optional()
     .describe('that risk level or worse (not with owner or account)'),
+  rule: z
+    .enum(RISK_RULE_CODES as [string, ...string[]], { error: 'must be the code of a risk rule (see the README)' })
+    .optional()
+    .describe('identities this risk rule fires for, by its code (not with owner or account)'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).max(4096).optional(),
 });

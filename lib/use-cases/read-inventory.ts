@@ -117,12 +117,15 @@ export function listIdentities(
   filter: IdentityListFilter,
   page: { limit: number; cursor?: string },
 ): Promise<Page<ListedIdentity>> {
-  const named = (['owner', 'account', 'risk'] as const).filter((key) => filter[key] !== undefined);
-  if (named.length > 1) {
+  // Each of owner, account and risk is a partition of its own index; a rule reads the risk index, so it combines
+  // with a risk level but not with an owner or an account.
+  const named = (['owner', 'account', 'risk', 'rule'] as const).filter((key) => filter[key] !== undefined);
+  const indexes = new Set(named.map((key) => (key === 'rule' ? 'risk' : key)));
+  if (indexes.size > 1) {
     return Promise.reject(
       new ValidationError(
         'UNSUPPORTED_FILTER',
-        `Filter by one of owner, account and risk, not ${named.join(' and ')}. Narrow it with type, source or status.`,
+        `Filter by one of owner, account and risk (or rule), not ${named.join(' and ')}. Narrow it with type, source or status.`,
         { details: { filters: named } },
       ),
     );

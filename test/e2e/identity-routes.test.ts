@@ -170,6 +170,9 @@ describe('GET /v1/identities', () => {
     ['an account of 5 digits', 'account=12345', 'account'],
     ['an account with a letter', 'account=11112222333a', 'account'],
     ['an account of 13 digits', 'account=1111222233334', 'account'],
+    ['an unknown risk level', 'risk=none', 'risk'],
+    ['an unknown rule code', 'rule=CERT_TOO_SHINY', 'rule'],
+    ['a rule code in lower case', 'rule=cert_expired', 'rule'],
     ['a limit of 0', 'limit=0', 'limit'],
     ['a limit that is not a number', 'limit=ten', 'limit'],
   ];
@@ -184,6 +187,19 @@ describe('GET /v1/identities', () => {
   it('refuses owner and account together with 400 UNSUPPORTED_FILTER', async () => {
     const res = await api('GET', `/v1/identities?owner=${DERIVED_OWNER}&account=111122223333`);
     expectRefused(res, 400, 'UNSUPPORTED_FILTER', 'owner and account');
+    const rule = await api('GET', '/v1/identities?rule=OWNER_MISSING&account=111122223333');
+    expectRefused(rule, 400, 'UNSUPPORTED_FILTER', 'rule and account');
+  });
+
+  it('lists by risk level and by rule, and shows an identity its findings as of now', async () => {
+    const byRisk = await api('GET', '/v1/identities?risk=low&source=issued');
+    expect(byRisk.status, byRisk.text).toBe(200);
+    const byRule = await api('GET', '/v1/identities?rule=CERT_EXPIRED');
+    expect(byRule.status, byRule.text).toBe(200);
+    expect(byRule.json.items).toEqual([]);
+    const one = await api('GET', `/v1/identities/${issued.a.identityId}`);
+    expect(one.json.risk, one.text).toEqual({ score: expect.any(Number), level: expect.any(String) });
+    expect(Array.isArray(one.json.findings)).toBe(true);
   });
 
   it('refuses a cursor handed out for another filter with 400 INVALID_CURSOR, and takes it for its own', async () => {

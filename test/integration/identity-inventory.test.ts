@@ -422,5 +422,16 @@ describe('listing by risk', () => {
     await expect(listIdentities({ inventory }, { risk: 'low', owner: 'platform' }, { limit: 5 })).rejects.toMatchObject(
       { code: 'UNSUPPORTED_FILTER' },
     );
+    // By rule: the byRisk partitions of its severity or worse, its types, and its code.
+    expect(await names({ rule: 'KMS_ROTATION_DISABLED' })).toEqual(['stale-owned', 'stale-unowned']);
+    expect(await names({ rule: 'OWNER_MISSING' })).toEqual(['rotating-unowned', 'stale-unowned']);
+    expect(await names({ rule: 'OWNER_MISSING', risk: 'medium' })).toEqual(['stale-unowned']);
+    expect(await names({ rule: 'KMS_ROTATION_DISABLED', type: 'secret' })).toEqual([]);
+    expect(identityListingPlan({ rule: 'KMS_ROTATION_DISABLED', type: 'secret' })).toEqual([]);
+    // A rule reads only the levels it can put an identity at: medium and worse here, of its one type.
+    expect(identityListingPlan({ rule: 'KMS_ROTATION_DISABLED' })).toHaveLength(3 * BURST_SHARDS);
+    await expect(
+      listIdentities({ inventory }, { rule: 'OWNER_MISSING', account: '777788889999' }, { limit: 5 }),
+    ).rejects.toMatchObject({ code: 'UNSUPPORTED_FILTER' });
   });
 });
