@@ -5,6 +5,7 @@ import { benchIssuanceCore } from './issuance-core.ts';
 import { benchPrincipalPatterns } from './principal-pattern.ts';
 import { benchRisk } from './risk.ts';
 import { fmt } from './stats.ts';
+import { benchTlsScan } from './tls-scan.ts';
 
 /**
  * `npm run bench`: prints figures next to the references named in the issues, measured in the same run. Nothing
@@ -32,3 +33,5 @@ console.log('\n== Discovery (10,000 identities, 5 accounts, loopback IAM and Sec
 await benchDiscovery();
 console.log('\n== Risk scoring (every rule over 10,000 discovered identities; one core, no I/O)');
 benchRisk();
+console.log('\n== TLS scanning (256 loopback endpoints, default concurrency)');
+await benchTlsScan();
