@@ -72,6 +72,11 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['GetItem'], partitions: ['certificate'] },
     APPEND_AUDIT,
   ],
+  // Each group is a listing: by a risk rule (byRisk), or by type (byType).
+  'get-consolidation': [
+    { actions: ['Query'], index: 'byRisk' },
+    { actions: ['Query'], index: 'byType' },
+  ],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
   'put-policy': PUT_POLICY,
@@ -149,6 +154,7 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'list-identities': {},
   'get-identity': {},
   'update-identity': {},
+  'get-consolidation': {},
   'route-not-found': {},
   'list-policies': {},
   'get-policy': {},

@@ -15,6 +15,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/identities', function: 'list-identities', auth: 'iam' },
   { method: 'GET', path: '/v1/identities/{id}', function: 'get-identity', auth: 'iam' },
   { method: 'PATCH', path: '/v1/identities/{id}', function: 'update-identity', auth: 'iam' },
+  { method: 'GET', path: '/v1/inventory/consolidation', function: 'get-consolidation', auth: 'iam' },
   { method: 'GET', path: '/v1/policies', function: 'list-policies', auth: 'iam' },
   { method: 'GET', path: '/v1/policies/{name}', function: 'get-policy', auth: 'iam' },
   { method: 'PUT', path: '/v1/policies/{name}', function: 'put-policy', auth: 'iam' },

@@ -4,6 +4,7 @@ import { makeDeletePolicyHandler } from '#functions/delete-policy/handler.ts';
 import type { FunctionName } from '#functions/function-access.ts';
 import { makeGetCaChainHandler } from '#functions/get-ca-chain/handler.ts';
 import { makeGetCertificateHandler } from '#functions/get-certificate/handler.ts';
+import { makeGetConsolidationHandler } from '#functions/get-consolidation/handler.ts';
 import { makeGetDiscoveryRunHandler } from '#functions/get-discovery-run/handler.ts';
 import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
 import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
@@ -137,6 +138,7 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       runs: stores('get-identity').runs,
       clock: deps.clock,
     }),
+    'get-consolidation': makeGetConsolidationHandler({ ...http, inventory: stores('get-consolidation').inventory }),
     'update-identity': makeUpdateIdentityHandler({
       ...http,
       inventory: stores('update-identity').inventory,

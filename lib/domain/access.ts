@@ -56,6 +56,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   'list-identities': 'inventory:read',
   'get-identity': 'inventory:read',
   'update-identity': 'inventory:write',
+  'get-consolidation': 'inventory:read',
   'list-policies': 'policy:read',
   'get-policy': 'policy:read',
   'put-policy': 'policy:write',

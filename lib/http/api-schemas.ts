@@ -102,6 +102,16 @@ export const listIdentitiesQuery = z.strictObject({
   cursor: z.string().min(1).max(4096).optional(),
 });
 
+export const consolidationQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(1000)
+    .describe('at most this many identities read for each group (1..1000); a group says when it has more'),
+});
+
 export const listAuditEventsQuery = z.strictObject({
   day: z.iso.date('must be a UTC day, YYYY-MM-DD').describe('the UTC day whose audit entries to list'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -165,6 +175,7 @@ export const ROUTE_INPUTS = {
   'list-identities': { query: listIdentitiesQuery },
   'get-identity': { params: identityPathParams },
   'update-identity': { params: identityPathParams, body: updateIdentityBody, headers: identityWriteHeaders },
+  'get-consolidation': { query: consolidationQuery },
   'list-policies': {},
   'get-policy': { params: policyPathParams },
   'put-policy': { params: policyPathParams, body: putPolicyBody, headers: policyWriteHeaders },

@@ -19,6 +19,7 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'list-identities': 'List identities, filtered and paginated',
   'get-identity':
     'One identity, with its facts, when it was last seen and linked certificates; its version is the ETag',
+  'get-consolidation': 'Candidates to merge or retire, grouped, each with why and what to do',
   'update-identity': "Set an identity's owner, purpose and tags (If-Match on its version)",
   'list-policies': 'List the issuance policies',
   'get-policy': 'One issuance policy; its version is the ETag',

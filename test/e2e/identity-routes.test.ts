@@ -191,6 +191,14 @@ describe('GET /v1/identities', () => {
     expectRefused(rule, 400, 'UNSUPPORTED_FILTER', 'rule and account');
   });
 
+  it('answers what to consolidate, and refuses a bad limit or an unknown parameter', async () => {
+    const report = await api('GET', '/v1/inventory/consolidation');
+    expect(report.status, report.text).toBe(200);
+    expect(report.json.groups.map((g: { kind: string }) => g.kind)).toContain('unowned');
+    expectRefused(await api('GET', '/v1/inventory/consolidation?limit=0'), 400, 'VALIDATION_FAILED', 'limit 0');
+    expectRefused(await api('GET', '/v1/inventory/consolidation?owner=x'), 400, 'VALIDATION_FAILED', 'unknown');
+  });
+
   it('lists by risk level and by rule, and shows an identity its findings as of now', async () => {
     const byRisk = await api('GET', '/v1/identities?risk=low&source=issued');
     expect(byRisk.status, byRisk.text).toBe(200);

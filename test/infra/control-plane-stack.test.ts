@@ -476,6 +476,7 @@ describe('functions', () => {
       'list-identities': [ENV.tableName],
       'get-identity': [ENV.tableName],
       'update-identity': [ENV.tableName],
+      'get-consolidation': [ENV.tableName],
       'issue-certificate': [ENV.tableName, ENV.issuingKeyId, ENV.caId],
       'revoke-certificate': [ENV.tableName],
       'list-policies': [ENV.tableName],
@@ -577,6 +578,7 @@ describe('functions', () => {
         'Query index/byRisk RISK#*',
       ],
       'get-identity': ['GetItem IDN#*', 'GetItem DID#*', 'GetItem CERT#*', 'GetItem SCOPEREAD#*'],
+      'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
       'update-identity': [
         'GetItem IDN#*',
         'GetItem DID#*',

@@ -13,6 +13,7 @@ import type { Principal } from '#lib/domain/principal.ts';
 import { assessRisk } from '#lib/domain/risk/rules.ts';
 import { riskSubjectOfDiscovered, storedRiskOf } from '#lib/domain/risk/subject.ts';
 import type { ListedIdentity } from '#lib/ports/certificate-inventory.ts';
+import { consolidationReport } from '#lib/use-cases/consolidation.ts';
 import { getIdentity, listIdentities } from '#lib/use-cases/read-inventory.ts';
 import { updateIdentity } from '#lib/use-cases/update-identity.ts';
 import { countItems, type FreshTable, freshTable } from '../support/dynamodb.ts';
@@ -433,5 +434,26 @@ describe('listing by risk', () => {
     await expect(
       listIdentities({ inventory }, { rule: 'OWNER_MISSING', account: '777788889999' }, { limit: 5 }),
     ).rejects.toMatchObject({ code: 'UNSUPPORTED_FILTER' });
+
+    // What to consolidate: groups read from those listings, by account, capped.
+    const report = await consolidationReport({ inventory });
+    const unowned = report.groups.find((g) => g.kind === 'unowned');
+    expect(unowned?.byAccount['777788889999']?.map((m) => m.name).sort()).toEqual([
+      'rotating-unowned',
+      'stale-unowned',
+    ]);
+    expect(unowned?.truncated).toBe(false);
+    expect(report.groups.map((g) => g.kind)).toEqual([
+      'unused-roles',
+      'unused-credentials',
+      'unused-secrets',
+      'users-with-access-keys',
+      'shared-keys',
+      'unowned',
+      'duplicate-certificates',
+    ]);
+    for (const group of report.groups) expect(group.why.length + group.action.length).toBeGreaterThan(40);
+    const capped = await consolidationReport({ inventory }, 1);
+    expect(capped.groups.find((g) => g.kind === 'unowned')).toMatchObject({ count: 1, truncated: true });
   });
 });

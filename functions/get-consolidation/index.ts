@@ -1,0 +1,5 @@
+import { http } from '../shared/lambda-runtime.ts';
+import { inventoryFromEnv } from '../shared/stores-from-env.ts';
+import { makeGetConsolidationHandler } from './handler.ts';
+
+export const handler = makeGetConsolidationHandler({ ...http, inventory: inventoryFromEnv() });
