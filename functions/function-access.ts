@@ -77,6 +77,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['Query'], index: 'byRisk' },
     { actions: ['Query'], index: 'byType' },
   ],
+  // The identities of an import: read in batches, written when new or changed.
+  'import-identities': [{ actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] }],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
   'put-policy': PUT_POLICY,
@@ -155,6 +157,7 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'get-identity': {},
   'update-identity': {},
   'get-consolidation': {},
+  'import-identities': {},
   'route-not-found': {},
   'list-policies': {},
   'get-policy': {},

@@ -13,6 +13,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/certificates/{serial}', function: 'get-certificate', auth: 'iam' },
   { method: 'POST', path: '/v1/certificates/{serial}/revoke', function: 'revoke-certificate', auth: 'iam' },
   { method: 'GET', path: '/v1/identities', function: 'list-identities', auth: 'iam' },
+  { method: 'POST', path: '/v1/identities/import', function: 'import-identities', auth: 'iam' },
   { method: 'GET', path: '/v1/identities/{id}', function: 'get-identity', auth: 'iam' },
   { method: 'PATCH', path: '/v1/identities/{id}', function: 'update-identity', auth: 'iam' },
   { method: 'GET', path: '/v1/inventory/consolidation', function: 'get-consolidation', auth: 'iam' },

@@ -10,6 +10,7 @@ import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
 import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
 import { makeGetPolicyHandler } from '#functions/get-policy/handler.ts';
 import { makeHealthHandler } from '#functions/health/handler.ts';
+import { makeImportIdentitiesHandler } from '#functions/import-identities/handler.ts';
 import { makeIssueCertificateHandler } from '#functions/issue-certificate/handler.ts';
 import { makeListAuditEventsHandler } from '#functions/list-audit-events/handler.ts';
 import { makeListDiscoveryRunsHandler } from '#functions/list-discovery-runs/handler.ts';
@@ -136,6 +137,11 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       inventory: stores('get-identity').inventory,
       discovered: stores('get-identity').discovered,
       runs: stores('get-identity').runs,
+      clock: deps.clock,
+    }),
+    'import-identities': makeImportIdentitiesHandler({
+      ...http,
+      discovered: stores('import-identities').discovered,
       clock: deps.clock,
     }),
     'get-consolidation': makeGetConsolidationHandler({ ...http, inventory: stores('get-consolidation').inventory }),

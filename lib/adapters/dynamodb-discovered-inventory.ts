@@ -11,9 +11,9 @@ import { z } from 'zod';
 import {
   DISCOVERED_STATUSES,
   DISCOVERED_TYPES,
-  DISCOVERY_SOURCES,
   type DiscoveredIdentity,
   type DiscoveryScopeKey,
+  OBSERVATION_SOURCES,
 } from '#lib/domain/discovery.ts';
 import { ConflictError, InternalError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
@@ -41,7 +41,7 @@ const timestamp = z.iso.datetime();
 
 const identitySchema = z.object({
   identityId: z.string().min(1),
-  source: z.enum(DISCOVERY_SOURCES),
+  source: z.enum(OBSERVATION_SOURCES),
   type: z.enum(DISCOVERED_TYPES),
   arn: z.string().min(1),
   name: z.string(),

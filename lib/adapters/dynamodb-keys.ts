@@ -281,10 +281,11 @@ export interface ListingQuery {
 /**
  * The queries that list the identities a filter selects, each a key condition: byAccount with an account, byOwner
  * with an owner, byRisk with a risk level or a rule (the levels from the rule's severity up, its types only, and a
- * filter on the rule's code: a bounded query), else byType; within it, the (type, source) pairs the filter admits (at most eight) and the status
- * become sort key prefixes, and every shard of each partition is read. So a listing reads only what it returns; it
- * costs at most 8 × 16 Queries, most of them on empty or small partitions, and an owner and an account together are
- * refused (no index holds both).
+ * filter on the rule's code: a bounded query), else byType; within it, the (type, source) pairs the filter admits
+ * (at most fourteen) and the status become sort key prefixes, and every shard of each partition is read. So a listing
+ * reads only what it returns (a rule listing: what is at that risk); it costs at most 14 × 16 Queries, most of them
+ * on empty or small partitions, read a few at a time. Two of owner, account and risk (or rule) are refused: no index
+ * holds both.
  */
 export function identityListingPlan(filter: IdentityListFilter): ListingQuery[] {
   const partitioned = [filter.owner, filter.account, filter.risk ?? filter.rule].filter((f) => f !== undefined);

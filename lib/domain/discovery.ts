@@ -11,6 +11,10 @@ import type { StoredRisk } from './risk/levels.ts';
 export const DISCOVERY_SOURCES = ['aws-iam', 'aws-acm', 'aws-secrets-manager', 'aws-kms'] as const;
 export type DiscoverySourceName = (typeof DISCOVERY_SOURCES)[number];
 
+/** Where an observation comes from: a discovery source, or an import (`POST /v1/identities/import`). */
+export const OBSERVATION_SOURCES = [...DISCOVERY_SOURCES, 'import'] as const;
+export type ObservationSource = (typeof OBSERVATION_SOURCES)[number];
+
 /** The kinds of machine identity discovery inventories (issued certificates are `x509-certificate` too). */
 export const DISCOVERED_TYPES = [
   'x509-certificate',
@@ -20,6 +24,11 @@ export const DISCOVERED_TYPES = [
   'secret',
   'kms-key',
   'ai-agent',
+  // Kept elsewhere (a CMDB, on premises) and imported.
+  'api-key',
+  'ssh-key',
+  'service-account',
+  'password',
 ] as const;
 export type DiscoveredType = (typeof DISCOVERED_TYPES)[number];
 
@@ -36,7 +45,7 @@ export const GLOBAL_REGION = 'global';
  * sources put only what they read, and a use that moves a date is a change (at most daily for IAM's own data).
  */
 export interface Observation {
-  readonly source: DiscoverySourceName;
+  readonly source: ObservationSource;
   readonly type: DiscoveredType;
   /** The identity's ARN (or, for certificates without one, another stable natural key). */
   readonly arn: string;

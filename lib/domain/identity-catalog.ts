@@ -1,4 +1,4 @@
-import { DISCOVERED_TYPES, DISCOVERY_SOURCES, type DiscoveredType } from './discovery.ts';
+import { DISCOVERED_TYPES, type DiscoveredType, OBSERVATION_SOURCES } from './discovery.ts';
 import type { RiskLevel } from './risk/levels.ts';
 
 /**
@@ -7,7 +7,7 @@ import type { RiskLevel } from './risk/levels.ts';
  */
 
 /** Where an identity comes from: this plane's own issuance, or a discovery source. */
-export const IDENTITY_SOURCES = ['issued', ...DISCOVERY_SOURCES] as const;
+export const IDENTITY_SOURCES = ['issued', ...OBSERVATION_SOURCES] as const;
 export type IdentitySource = (typeof IDENTITY_SOURCES)[number];
 
 /** Every type of identity the inventory holds. */
@@ -25,6 +25,7 @@ export const SOURCE_TYPES: { readonly [S in IdentitySource]: readonly AnyIdentit
   'aws-acm': ['x509-certificate'],
   'aws-secrets-manager': ['secret'],
   'aws-kms': ['kms-key'],
+  import: ['x509-certificate', 'secret', 'api-key', 'ssh-key', 'service-account', 'password'],
 };
 
 /** The statuses an identity of each origin can be in. */
@@ -53,7 +54,7 @@ export interface TypeAndSource {
 
 /**
  * The (type, source) pairs a filter admits, in a fixed order (types as listed, then sources as listed): at most one
- * per source and type, eight in all. With an `account`, only discovered sources (issued identities have no account);
+ * per source and type, fourteen in all. With an `account`, only discovered sources (issued identities have no account);
  * with a `status`, only the sources whose identities can be in it.
  */
 export function typeSourcePairs(filter: IdentityListFilter): TypeAndSource[] {

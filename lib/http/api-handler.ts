@@ -34,6 +34,11 @@ export interface RouteSpec<
    */
   readonly idempotent?: { readonly sealFields?: readonly string[] };
   readonly body?: B;
+  /**
+   * A body that is not JSON, handed to the route as text (`rawBody`): its media type and size limit. The route parses
+   * and validates it itself.
+   */
+  readonly rawBody?: { readonly contentType: string; readonly maxBytes: number };
   readonly query?: Q;
   readonly params?: P;
 }
@@ -47,6 +52,8 @@ export interface ApiRequest<B, Q, P, A> {
   readonly principal: A;
   readonly requestId: string;
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body as text, for a route that declares `rawBody`. */
+  readonly rawBody?: string;
 }
 
 /** A route's answer: JSON unless `contentType` says otherwise (then `body` must be a string). */
@@ -194,31 +201,37 @@ const accessLog = (logger: Logger, route: string): Middleware => {
   };
 };
 
-/** Decodes the body and refuses it above MAX_BODY_BYTES (413). */
-const bodyLimit = (): Middleware => ({
+/** Decodes the body and refuses it above the route's limit (413): MAX_BODY_BYTES unless the route says more. */
+const bodyLimit = (maxBytes: number = MAX_BODY_BYTES): Middleware => ({
   before: (request) => {
     const { body, isBase64Encoded } = request.event;
     if (body === undefined || body === null) return;
     const bytes = isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
-    if (bytes.length > MAX_BODY_BYTES) {
-      throw new PayloadTooLargeError(
-        `The request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES} bytes.`,
-      );
+    if (bytes.length > maxBytes) {
+      throw new PayloadTooLargeError(`The request body is ${bytes.length} bytes; the limit is ${maxBytes} bytes.`);
     }
     stateOf(request).rawBody = bytes.toString('utf8');
   },
 });
 
-/** Routes with a body accept only JSON (415 otherwise). */
-const jsonContentType = (): Middleware => ({
+/** Routes with a body accept only their media type, JSON unless they say otherwise (415 otherwise). */
+const contentTypeIs = (expected = 'application/json'): Middleware => ({
   before: (request) => {
     const type = request.event.headers?.['content-type'];
     const mediaType = type?.split(';')[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/json') {
+    if (mediaType !== expected) {
       throw new UnsupportedMediaTypeError(
-        `This route accepts "Content-Type: application/json"; the request sent ${type ? `"${type.slice(0, 100)}"` : 'none'}.`,
+        `This route accepts "Content-Type: ${expected}"; the request sent ${type ? `"${type.slice(0, 100)}"` : 'none'}.`,
       );
     }
+  },
+});
+
+/** A text body must be there (400 BODY_REQUIRED). */
+const requireRawBody = (): Middleware => ({
+  before: (request) => {
+    const raw = stateOf(request).rawBody;
+    if (raw === undefined || raw.trim() === '') throw new ValidationError('BODY_REQUIRED', 'This route needs a body.');
   },
 });
 
@@ -291,11 +304,13 @@ export function makeApiHandler<
   const pipeline = middy<HttpApiEvent, HttpApiResult, Error, Context>()
     .use(accessLog(deps.logger, spec.name))
     .use(errorResponse(deps.logger));
-  if (spec.body) pipeline.use(bodyLimit()).use(jsonContentType());
+  if (spec.body) pipeline.use(bodyLimit()).use(contentTypeIs());
+  if (spec.rawBody) pipeline.use(bodyLimit(spec.rawBody.maxBytes)).use(contentTypeIs(spec.rawBody.contentType));
   pipeline.use(authenticate(deps.authenticator, spec.auth === 'required'));
   const permission = permissionOf(spec.name, deps);
   if (permission !== null && deps.access) pipeline.use(authorize(deps.access, permission));
   if (spec.body) pipeline.use(parseJsonBody());
+  if (spec.rawBody) pipeline.use(requireRawBody());
   const guard = deps.idempotency ?? noIdempotency;
 
   const handler = pipeline.handler(async (event) => {
@@ -308,6 +323,7 @@ export function makeApiHandler<
       principal: state?.principal,
       requestId,
       headers: event.headers ?? {},
+      ...(spec.rawBody && state?.rawBody !== undefined ? { rawBody: state.rawBody } : {}),
     };
     const call = () => run(input as Parameters<typeof run>[0]);
     const response =

@@ -176,6 +176,8 @@ export const ROUTE_INPUTS = {
   'get-identity': { params: identityPathParams },
   'update-identity': { params: identityPathParams, body: updateIdentityBody, headers: identityWriteHeaders },
   'get-consolidation': { query: consolidationQuery },
+  // Its body is NDJSON, validated line by line (lib/domain/identity-import.ts), not a JSON document.
+  'import-identities': {},
   'list-policies': {},
   'get-policy': { params: policyPathParams },
   'put-policy': { params: policyPathParams, body: putPolicyBody, headers: policyWriteHeaders },

@@ -19,6 +19,8 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'list-identities': 'List identities, filtered and paginated',
   'get-identity':
     'One identity, with its facts, when it was last seen and linked certificates; its version is the ETag',
+  'import-identities':
+    'Import identities kept elsewhere: application/x-ndjson, one {"type","pem"|"name",…} a line, up to 10,000 lines',
   'get-consolidation': 'Candidates to merge or retire, grouped, each with why and what to do',
   'update-identity': "Set an identity's owner, purpose and tags (If-Match on its version)",
   'list-policies': 'List the issuance policies',

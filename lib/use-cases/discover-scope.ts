@@ -6,8 +6,7 @@ import {
   type DiscoveryScopeKey,
   discoveredIdentityId,
 } from '#lib/domain/discovery.ts';
-import { assessRisk } from '#lib/domain/risk/rules.ts';
-import { riskSubjectOfDiscovered, sameRisk, storedRiskOf } from '#lib/domain/risk/subject.ts';
+import { sameRisk, withAssessedRisk } from '#lib/domain/risk/subject.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
@@ -26,10 +25,7 @@ export interface ScopeCounts {
   readonly writes: number;
 }
 
-/** The identity with its risk assessed at `at`. */
-function assessed(identity: DiscoveredIdentity, at: string): DiscoveredIdentity {
-  return { ...identity, risk: storedRiskOf(assessRisk(riskSubjectOfDiscovered(identity), new Date(at))) };
-}
+const assessed = withAssessedRisk;
 
 export interface DiscoverScopeDeps {
   readonly source: DiscoverySource;

@@ -90,14 +90,16 @@ export async function getIdentity(deps: GetIdentityDeps, identityId: string): Pr
   const serial = identity.type === 'x509-certificate' ? normalizedSerial(identity.facts.serial) : undefined;
   const [ours, lastSeenAt] = await Promise.all([
     serial === undefined ? undefined : deps.inventory.getCertificate(serial),
-    identity.status === 'active' && identity.missedRuns === 0
-      ? deps.runs.lastScopeRead(identity).then((read) =>
-          [read, identity.changedAt]
-            .filter((t) => t !== undefined)
-            .sort()
-            .at(-1),
-        )
-      : identity.lastSeenAt,
+    identity.source === 'import'
+      ? undefined // an import is not seen by a scope's read: it is as current as its last import (changedAt)
+      : identity.status === 'active' && identity.missedRuns === 0
+        ? deps.runs.lastScopeRead({ ...identity, source: identity.source }).then((read) =>
+            [read, identity.changedAt]
+              .filter((t) => t !== undefined)
+              .sort()
+              .at(-1),
+          )
+        : identity.lastSeenAt,
   ]);
   const risk = assessRisk(riskSubjectOfDiscovered(identity), deps.clock.now());
   return { kind: 'discovered', identity, lastSeenAt, certificates: ours ? [link(ours)] : [], risk };

@@ -191,6 +191,54 @@ describe('GET /v1/identities', () => {
     expectRefused(rule, 400, 'UNSUPPORTED_FILTER', 'rule and account');
   });
 
+  it('imports NDJSON: refuses bad lines (listing each), a wrong media type, the wrong role and too much; then imports', async () => {
+    const ndjson = 'application/x-ndjson';
+    const lines = [
+      JSON.stringify({ type: 'api-key', name: 'e2e-key', owner: 'e2e' }),
+      JSON.stringify({ type: 'password' }),
+      '{oops',
+    ].join('\n');
+    const before = await api('GET', '/v1/identities?source=import');
+    const bad = await api('POST', '/v1/identities/import', { raw: lines, contentType: ndjson });
+    expectRefused(bad, 400, 'IMPORT_INVALID', 'bad lines');
+    expect(bad.json.error.details.lines).toEqual([
+      expect.objectContaining({ line: 2, field: 'name' }),
+      expect.objectContaining({ line: 3, field: '' }),
+    ]);
+    expectRefused(
+      await api('POST', '/v1/identities/import', { raw: lines, contentType: 'application/json' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'json',
+    );
+    expectRefused(
+      await api('POST', '/v1/identities/import', {
+        raw: lines.split('\n')[0] ?? '',
+        contentType: ndjson,
+        as: 'operator',
+      }),
+      403,
+      'FORBIDDEN',
+      'operator',
+    );
+    const huge = `${JSON.stringify({ type: 'secret', name: 'x'.repeat(500) })}\n`.repeat(11_000);
+    expectRefused(
+      await api('POST', '/v1/identities/import', { raw: huge, contentType: ndjson }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+      'big',
+    );
+    const after = await api('GET', '/v1/identities?source=import');
+    expect(after.json.items).toEqual(before.json.items);
+
+    const good = lines.split('\n')[0] ?? '';
+    const first = await api('POST', '/v1/identities/import', { raw: good, contentType: ndjson });
+    expect(first.status, first.text).toBe(200);
+    expect(first.json).toEqual({ lines: 1, created: 1, changed: 0, unchanged: 0 });
+    const again = await api('POST', '/v1/identities/import', { raw: good, contentType: ndjson });
+    expect(again.json).toEqual({ lines: 1, created: 0, changed: 0, unchanged: 1 });
+  });
+
   it('answers what to consolidate, and refuses a bad limit or an unknown parameter', async () => {
     const report = await api('GET', '/v1/inventory/consolidation');
     expect(report.status, report.text).toBe(200);

@@ -477,6 +477,7 @@ describe('functions', () => {
       'get-identity': [ENV.tableName],
       'update-identity': [ENV.tableName],
       'get-consolidation': [ENV.tableName],
+      'import-identities': [ENV.tableName],
       'issue-certificate': [ENV.tableName, ENV.issuingKeyId, ENV.caId],
       'revoke-certificate': [ENV.tableName],
       'list-policies': [ENV.tableName],
@@ -579,6 +580,7 @@ describe('functions', () => {
       ],
       'get-identity': ['GetItem IDN#*', 'GetItem DID#*', 'GetItem CERT#*', 'GetItem SCOPEREAD#*'],
       'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
+      'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*'],
       'update-identity': [
         'GetItem IDN#*',
         'GetItem DID#*',
@@ -631,9 +633,11 @@ describe('functions', () => {
 
   it('nobody may scan, batch-write, or write the CA chain but the bootstrap; token hashes are read only to spend them', () => {
     const all = expectedNames.flatMap((name) => tableAccessOf(name).map((access) => `${name}: ${access}`));
-    // Batched reads only where a run reads the identities it sees, 100 at a time; no scans, batch writes or PartiQL.
-    expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? ''))).toEqual([
+    // Batched reads only where a run or an import reads the identities it sees, 100 at a time; no scans, batch
+    // writes or PartiQL.
+    expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? '')).sort()).toEqual([
       'discovery-worker: BatchGetItem DID#*',
+      'import-identities: BatchGetItem DID#*',
     ]);
     expect(all.filter((a) => /(Put|Update|Delete)Item CA#/.test(a))).toEqual([`bootstrap-ca: PutItem CA#${CA_ID}`]);
     expect(all.filter((a) => / ETOKEN#/.test(a) && !/PutItem/.test(a))).toEqual([

@@ -229,7 +229,7 @@ describe('listing issued and discovered identities', () => {
     expect(identityListingPlan({ type: 'iam-role' })).toHaveLength(BURST_SHARDS);
     expect(identityListingPlan({ source: 'aws-iam' })).toHaveLength(4 * BURST_SHARDS);
     expect(identityListingPlan({ status: 'revoked' })).toHaveLength(BURST_SHARDS);
-    expect(identityListingPlan({})).toHaveLength(7 * BURST_SHARDS);
+    expect(identityListingPlan({})).toHaveLength(11 * BURST_SHARDS); // one unprefixed walk per type
     expect(identityListingPlan({ account: ACCOUNTS[0], source: 'issued' })).toEqual([]);
   });
 

@@ -4,12 +4,12 @@ import { connect, type DetailedPeerCertificate, rootCertificates, type TLSSocket
 import type { IpRange } from '#lib/domain/ip-address.ts';
 import { formatIpAddress, parseIpAddress, unmapIpv4 } from '#lib/domain/ip-address.ts';
 import { checkAllowed, parseAllowedRanges, parseTlsTarget, type TlsEndpoint } from '#lib/domain/tls-targets.ts';
+import { describeCertificate, type PresentedCertificate } from '#lib/pki/describe-certificate.ts';
 import { mapWithConcurrency } from '../discovery/map-with-concurrency.ts';
 import { type ChainTrust, chainTrust, parseCertificatePems } from './chain-trust.ts';
-import { describeCertificate, type PresentedCertificate } from './describe-certificate.ts';
 
+export type { PresentedCertificate } from '#lib/pki/describe-certificate.ts';
 export type { ChainTrust } from './chain-trust.ts';
-export type { PresentedCertificate } from './describe-certificate.ts';
 
 /**
  * What became of one address: `tls` a completed handshake; `refused` a TCP reset to the connection attempt (closed

@@ -230,6 +230,10 @@ const SOURCE_OF: Record<AnyIdentityType, IdentitySource> = {
   'ai-agent': 'aws-iam',
   secret: 'aws-secrets-manager',
   'kms-key': 'aws-kms',
+  'api-key': 'import',
+  'ssh-key': 'import',
+  'service-account': 'import',
+  password: 'import',
 };
 
 function subject(

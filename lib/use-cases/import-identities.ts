@@ -1,0 +1,143 @@
+import {
+  afterSeen,
+  type DiscoveredIdentity,
+  discoveredIdentityId,
+  type Facts,
+  type Observation,
+} from '#lib/domain/discovery.ts';
+import {
+  IMPORT_ACCOUNT,
+  IMPORT_REGION,
+  type ImportLine,
+  type ImportLineError,
+  importInvalid,
+  parseImportLines,
+} from '#lib/domain/identity-import.ts';
+import { withAssessedRisk } from '#lib/domain/risk/subject.ts';
+import { describeCertificate } from '#lib/pki/describe-certificate.ts';
+import { decodePem } from '#lib/pki/pem.ts';
+import type { Clock } from '#lib/ports/clock.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+
+export interface ImportIdentitiesDeps {
+  readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write'>;
+  readonly clock: Clock;
+}
+
+export interface ImportOutcome {
+  readonly lines: number;
+  readonly created: number;
+  readonly changed: number;
+  readonly unchanged: number;
+}
+
+/** The key type as ACM spells it (`RSA_2048`, `EC_prime256v1`, `ED25519`), so the certificate rules read it alike. */
+function keyAlgorithmOf(certificate: ReturnType<typeof describeCertificate>): string | null {
+  if (certificate.keyAlgorithm === 'RSA' && certificate.keySize !== undefined) return `RSA_${certificate.keySize}`;
+  if (certificate.keyAlgorithm === 'EC' && certificate.keyCurve !== undefined) return `EC_${certificate.keyCurve}`;
+  if (certificate.keyAlgorithm === 'ED25519') return 'ED25519';
+  return null;
+}
+
+/** A certificate line as an observation: keyed by its fingerprint, its facts shaped as ACM's. */
+function certificateObservation(line: Extract<ImportLine, { type: 'x509-certificate' }>, der: Buffer): Observation {
+  const certificate = describeCertificate(der);
+  const names = certificate.subjectAltNames.map((name) => name.value);
+  const commonName = /(?:^|,)CN=([^,]+)/.exec(certificate.subject)?.[1];
+  const facts: Facts = {
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    domainName: names[0] ?? commonName ?? null,
+    subjectAlternativeNames: [...names].sort(),
+    serial: certificate.serialNumber,
+    keyAlgorithm: keyAlgorithmOf(certificate),
+    signatureAlgorithm: certificate.signatureAlgorithm,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    fingerprintSha256: certificate.fingerprintSha256,
+    spkiSha256: certificate.spkiSha256,
+    selfSigned: certificate.selfSigned,
+    type: 'IMPORTED',
+    locations: [...(line.locations ?? [])].sort(),
+  };
+  return {
+    source: 'import',
+    type: 'x509-certificate',
+    arn: `sha256:${certificate.fingerprintSha256}`,
+    name: names[0] ?? commonName ?? certificate.fingerprintSha256.slice(0, 16),
+    account: IMPORT_ACCOUNT,
+    region: IMPORT_REGION,
+    tags: line.owner === undefined ? {} : { owner: line.owner },
+    facts,
+  };
+}
+
+/** Any other line: keyed by its type and name. */
+function otherObservation(line: Exclude<ImportLine, { type: 'x509-certificate' }>): Observation {
+  return {
+    source: 'import',
+    type: line.type,
+    arn: `import:${line.type}:${line.name}`,
+    name: line.name,
+    account: IMPORT_ACCOUNT,
+    region: IMPORT_REGION,
+    tags: line.owner === undefined ? {} : { owner: line.owner },
+    facts: {
+      createdAt: line.createdAt ?? null,
+      expiresAt: line.expiresAt ?? null,
+      lastUsedAt: line.lastUsedAt ?? null,
+      location: line.location ?? null,
+    },
+  };
+}
+
+/** Identities written at once. */
+const WRITE_BATCH = 100;
+
+/**
+ * Imports identities kept elsewhere from NDJSON (see `lib/domain/identity-import.ts`): every line is validated, and
+ * every certificate read, before anything is written; any invalid line → 400 `IMPORT_INVALID` with all of them, and
+ * nothing written. A certificate is one identity per fingerprint; others one per type and name. Idempotent: a line
+ * that changes nothing writes nothing; an identity is written only when new or changed, with its risk assessed, and
+ * each write publishes its event (`IdentityDiscovered`, `IdentityChanged`). Imported identities are not seen by a
+ * discovery run, so they never become missing; an import of the same identity again refreshes it.
+ */
+export async function importIdentities(deps: ImportIdentitiesDeps, text: string): Promise<ImportOutcome> {
+  const lines = parseImportLines(text);
+  const errors: ImportLineError[] = [];
+  const observations = new Map<string, Observation>();
+  for (const { line, value } of lines) {
+    let observation: Observation;
+    if (value.type === 'x509-certificate') {
+      try {
+        observation = certificateObservation(value, decodePem(value.pem, ['CERTIFICATE']).der);
+      } catch {
+        errors.push({ line, field: 'pem', reason: 'not a PEM certificate that can be read' });
+        continue;
+      }
+    } else {
+      observation = otherObservation(value);
+    }
+    // The same identity twice: the later line wins.
+    observations.set(discoveredIdentityId(observation), observation);
+  }
+  if (errors.length > 0) throw importInvalid(errors);
+  const at = deps.clock.now().toISOString();
+  const ids = [...observations.keys()];
+  let created = 0;
+  let changed = 0;
+  for (let start = 0; start < ids.length; start += WRITE_BATCH) {
+    const batch = ids.slice(start, start + WRITE_BATCH);
+    const existing = await deps.discovered.getMany(batch);
+    const writes: DiscoveredIdentity[] = [];
+    for (const id of batch) {
+      const next = afterSeen(existing.get(id), observations.get(id) as Observation, at);
+      if (next === undefined) continue;
+      if (next.change === 'new') created++;
+      else changed++;
+      writes.push(withAssessedRisk(next.identity, at));
+    }
+    if (writes.length > 0) await deps.discovered.write(writes);
+  }
+  return { lines: lines.length, created, changed, unchanged: ids.length - created - changed };
+}
