@@ -391,6 +391,13 @@ const CASES: Case[] = [
       },
     ],
     quiet: [
+      {
+        name: 'a user tagged as an agent (AGENT_ADMIN_EQUIVALENT judges it)',
+        subject: subject(
+          'iam-user',
+          userFacts({ policies: [ADMINISTRATOR_ACCESS], extra: { agentSignals: ['tag:mim:kind=agent'] } }),
+        ),
+      },
       { name: 'a Lambda role', subject: role({ trust: LAMBDA_TRUST, policies: [LAMBDA_BASIC_POLICY] }) },
       {
         name: 'an agent with AdministratorAccess (its own rule)',
@@ -770,6 +777,14 @@ const CASES: Case[] = [
         name: 'a role tagged as an agent allowed sts:*',
         subject: role({ trust: LAMBDA_TRUST, agentTag: true, policies: [policy('inline:sts', doc(allow('sts:*')))] }),
         says: ['sts:* on * (granted by inline:sts)'],
+      },
+      {
+        name: 'a user tagged as an agent with AdministratorAccess (not IAM_ADMIN_EQUIVALENT: one finding, the worse)',
+        subject: subject(
+          'iam-user',
+          userFacts({ policies: [ADMINISTRATOR_ACCESS], extra: { agentSignals: ['tag:mim:kind=agent'] } }),
+        ),
+        says: ['can act as an administrator'],
       },
     ],
     quiet: [

@@ -1,8 +1,8 @@
-import { adminGrantsOf, describeGrants, findingOf, isActiveOf } from '../facts.ts';
+import { adminGrantsOf, describeGrants, findingOf, isActiveOf, isAgent } from '../facts.ts';
 import type { RiskRule } from '../rule.ts';
 
 /**
- * An AI agent (a role Bedrock agents or AgentCore assume, or one tagged `mim:kind=agent`) whose policies allow `*`,
+ * An AI agent (a role Bedrock agents or AgentCore assume, or a role or user tagged `mim:kind=agent`) whose policies allow `*`,
  * `iam:*` or `sts:*` on every resource: whatever steers the agent (a prompt, a tool's output) can act as an
  * administrator. Reads `risk.adminActions` of the `aws-iam` source.
  */
@@ -11,9 +11,9 @@ export const agentAdminEquivalent: RiskRule = {
   severity: 'critical',
   title: 'AI agent with administrator-equivalent permissions',
   control: 'AWS FSBP IAM.1',
-  appliesTo: ['ai-agent'],
+  appliesTo: ['ai-agent', 'iam-user'],
   evaluate(subject, _now) {
-    if (!isActiveOf(subject, agentAdminEquivalent.appliesTo)) return undefined;
+    if (!isActiveOf(subject, agentAdminEquivalent.appliesTo) || !isAgent(subject)) return undefined;
     const grants = adminGrantsOf(subject.facts);
     if (grants === undefined || grants.length === 0) return undefined;
     return findingOf(

@@ -1,10 +1,10 @@
-import { adminGrantsOf, describeGrants, findingOf, isActiveOf } from '../facts.ts';
+import { adminGrantsOf, describeGrants, findingOf, isActiveOf, isAgent } from '../facts.ts';
 import type { RiskRule } from '../rule.ts';
 
 /**
  * A role or user whose policies allow `*`, `iam:*` or `sts:*` on every resource: administrator, or able to make
  * itself one. Reads `risk.adminActions` of the `aws-iam` source (a grant under conditions still fires, and says so).
- * AI agents have their own, critical, rule: `AGENT_ADMIN_EQUIVALENT`.
+ * AI agents (agent roles, and users tagged as agents) have their own, critical, rule: `AGENT_ADMIN_EQUIVALENT`.
  */
 export const iamAdminEquivalent: RiskRule = {
   code: 'IAM_ADMIN_EQUIVALENT',
@@ -13,7 +13,7 @@ export const iamAdminEquivalent: RiskRule = {
   control: 'AWS FSBP IAM.1',
   appliesTo: ['iam-role', 'iam-user'],
   evaluate(subject, _now) {
-    if (!isActiveOf(subject, iamAdminEquivalent.appliesTo)) return undefined;
+    if (!isActiveOf(subject, iamAdminEquivalent.appliesTo) || isAgent(subject)) return undefined;
     const grants = adminGrantsOf(subject.facts);
     if (grants === undefined || grants.length === 0) return undefined;
     const who = subject.type === 'iam-user' ? 'IAM user' : 'role';
