@@ -29,6 +29,7 @@ import {
   scopePartition,
   TABLE_KEY,
 } from './dynamodb-keys.ts';
+import { mapWithConcurrency } from './map-with-concurrency.ts';
 
 /** BatchGetItem takes at most 100 keys. */
 const BATCH_GET_KEYS = 100;
@@ -79,18 +80,6 @@ const identitySchema = z.object({
 export function discoveredIdentityFromItem(item: Record<string, unknown>): DiscoveredIdentity {
   const parsed = parseItem(identitySchema, item);
   return { ...parsed, owner: parsed.owner };
-}
-
-/** Runs `work` over `items` with at most `limit` in flight; rejects with the first failure. */
-async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 /**
@@ -148,7 +137,7 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
   }
 
   async write(identities: readonly DiscoveredIdentity[]): Promise<void> {
-    await eachLimited(identities, CONCURRENCY, async (identity) => {
+    await mapWithConcurrency(identities, CONCURRENCY, async (identity) => {
       try {
         await this.doc.send(new PutCommand(this.versionedPut(identity)));
       } catch (error) {

@@ -29,6 +29,7 @@ import {
   scopeReadKey,
   TABLE_KEY,
 } from './dynamodb-keys.ts';
+import { mapWithConcurrency } from './map-with-concurrency.ts';
 
 const timestamp = z.iso.datetime();
 const count = z.number().int().nonnegative();
@@ -131,14 +132,8 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
       new GetCommand({ TableName: this.tableName, Key: discoveryRunKey(run.runId), ConsistentRead: true }),
     );
     if (existing.Item !== undefined) throw runExists(run.runId);
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(CONCURRENCY, run.parts.length) }, async () => {
-        while (next < run.parts.length) {
-          const part = run.parts[next++] as RunPart;
-          await this.doc.send(new PutCommand({ TableName: this.tableName, Item: stored(run.runId, part) }));
-        }
-      }),
+    await mapWithConcurrency(run.parts, CONCURRENCY, (part) =>
+      this.doc.send(new PutCommand({ TableName: this.tableName, Item: stored(run.runId, part) })),
     );
     const tally = tallyOf(run.parts);
     try {

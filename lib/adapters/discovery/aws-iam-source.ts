@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { type Facts, type FactValue, GLOBAL_REGION, type Observation } from '#lib/domain/discovery.ts';
 import { InternalError, ValidationError } from '#lib/domain/errors.ts';
 import type { DiscoveryScope, DiscoverySource, ObservationPage } from '#lib/ports/discovery-source.ts';
+import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { DiscoveryReadError, INVALID_RESPONSE, readAws } from './discovery-read-error.ts';
 import {
   adminActionFacts,
@@ -26,7 +27,6 @@ import {
   unreadablePolicies,
   wildcardServiceActionFacts,
 } from './iam-policy-facts.ts';
-import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { utcDay } from './utc-day.ts';
 
 const SOURCE = 'aws-iam' as const;

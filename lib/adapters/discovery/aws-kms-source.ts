@@ -10,9 +10,9 @@ import {
 import { z } from 'zod';
 import type { Facts, FactValue, Observation } from '#lib/domain/discovery.ts';
 import type { DiscoveryScope, DiscoverySource, ObservationPage } from '#lib/ports/discovery-source.ts';
+import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { assertClientRegion } from './assert-client-region.ts';
 import { DiscoveryReadError, INVALID_RESPONSE, readAws } from './discovery-read-error.ts';
-import { mapWithConcurrency } from './map-with-concurrency.ts';
 import { checkPageSize, pagedListing, skipIfGone } from './paged-listing.ts';
 
 const SOURCE = 'aws-kms';

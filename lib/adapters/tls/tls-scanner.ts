@@ -5,7 +5,7 @@ import type { IpRange } from '#lib/domain/ip-address.ts';
 import { formatIpAddress, parseIpAddress, unmapIpv4 } from '#lib/domain/ip-address.ts';
 import { checkAllowed, parseAllowedRanges, parseTlsTarget, type TlsEndpoint } from '#lib/domain/tls-targets.ts';
 import { describeCertificate, type PresentedCertificate } from '#lib/pki/describe-certificate.ts';
-import { mapWithConcurrency } from '../discovery/map-with-concurrency.ts';
+import { mapWithConcurrency } from '../map-with-concurrency.ts';
 import { type ChainTrust, chainTrust, parseCertificatePems } from './chain-trust.ts';
 
 export type { PresentedCertificate } from '#lib/pki/describe-certificate.ts';
