@@ -16,6 +16,7 @@ import {
   OBSERVATION_SOURCES,
 } from '#lib/domain/discovery.ts';
 import { ConflictError, InternalError } from '#lib/domain/errors.ts';
+import { identityVersionMismatch } from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { RISK_LEVELS } from '#lib/domain/risk/levels.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -164,11 +165,7 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
       if (identityCode !== 'ConditionalCheckFailed' && !cancellationCodes(error).includes('TransactionConflict')) {
         throw error;
       }
-      throw new ConflictError(
-        'IDENTITY_VERSION_MISMATCH',
-        `Identity ${identity.identityId} changed since you read it (a discovery run or another change). GET /v1/identities/${identity.identityId} again and retry with its ETag in If-Match.`,
-        { cause: error },
-      );
+      throw identityVersionMismatch(identity.identityId, { cause: error });
     }
   }
 

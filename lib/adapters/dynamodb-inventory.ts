@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { AuthenticationError, ConflictError, ValidationError } from '#lib/domain/errors.ts';
-import type { IdentityAnnotations } from '#lib/domain/identity-annotations.ts';
+import { type IdentityAnnotations, identityVersionMismatch } from '#lib/domain/identity-annotations.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import {
   AUDIT_ACTIONS,
@@ -235,14 +235,6 @@ function refusedToken(oldItem: unknown, spendAt: string, cause: unknown): Authen
   );
 }
 
-function identityVersionMismatch(identityId: string, cause: unknown): ConflictError {
-  return new ConflictError(
-    'IDENTITY_VERSION_MISMATCH',
-    `Identity ${identityId} changed since you read it. GET /v1/identities/${identityId} again and retry with its ETag in If-Match.`,
-    { cause },
-  );
-}
-
 /** A transaction that lost a race with another on the same items is worth retrying; any other cancellation is ours. */
 function concurrentOrOriginal(error: TransactionCanceledException): Error {
   if (!cancellationCodes(error).includes('TransactionConflict')) return error;
@@ -370,7 +362,8 @@ export class DynamoDbInventory implements CertificateInventory, CaChainStore {
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
       const [identityCode] = cancellationCodes(error);
-      if (identityCode === 'ConditionalCheckFailed') throw identityVersionMismatch(identity.identityId, error);
+      if (identityCode === 'ConditionalCheckFailed')
+        throw identityVersionMismatch(identity.identityId, { cause: error });
       throw concurrentOrOriginal(error);
     }
   }

@@ -1,3 +1,5 @@
+import { ConflictError } from './errors.ts';
+
 /**
  * What people say of an identity, beside what its source says: set with `PATCH /v1/identities/{id}` and kept across
  * discovery runs. A manual `owner` wins over the one derived from tags (discovered) or from issuance (issued).
@@ -8,6 +10,25 @@ export interface IdentityAnnotations {
   readonly tags?: Readonly<Record<string, string>>;
   readonly updatedAt: string;
   readonly updatedBy: string;
+}
+
+/**
+ * 409 `IDENTITY_VERSION_MISMATCH`: the identity is no longer at the version a change named in If-Match (another
+ * change, a revocation or a discovery run came first). `currentVersion` when it is known.
+ */
+export function identityVersionMismatch(
+  identityId: string,
+  known: { readonly currentVersion?: number; readonly cause?: unknown } = {},
+): ConflictError {
+  const now = known.currentVersion === undefined ? '' : ` (it is at version ${known.currentVersion})`;
+  return new ConflictError(
+    'IDENTITY_VERSION_MISMATCH',
+    `Identity ${identityId} changed since you read it${now}. GET /v1/identities/${identityId} again and retry with its ETag in If-Match.`,
+    {
+      ...(known.currentVersion === undefined ? {} : { details: { currentVersion: known.currentVersion } }),
+      ...(known.cause === undefined ? {} : { cause: known.cause }),
+    },
+  );
 }
 
 /** A change to an identity's annotations: a value sets the field, `null` clears it, absent leaves it. */

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { type DiscoveredIdentity, isDiscoveredIdentityId, ownerFromTags } from '#lib/domain/discovery.ts';
-import { ConflictError, NotFoundError } from '#lib/domain/errors.ts';
-import { type AnnotationPatch, effectiveOwner, patchAnnotations } from '#lib/domain/identity-annotations.ts';
+import { NotFoundError } from '#lib/domain/errors.ts';
+import {
+  type AnnotationPatch,
+  effectiveOwner,
+  identityVersionMismatch,
+  patchAnnotations,
+} from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import type { Principal } from '#lib/domain/principal.ts';
 import { assessRisk } from '#lib/domain/risk/rules.ts';
@@ -14,14 +19,6 @@ export interface UpdateIdentityDeps {
   readonly inventory: CertificateInventory;
   readonly discovered: DiscoveredInventory;
   readonly clock: Clock;
-}
-
-function versionMismatch(identityId: string, current: number): ConflictError {
-  return new ConflictError(
-    'IDENTITY_VERSION_MISMATCH',
-    `Identity ${identityId} is at version ${current}, not the one in If-Match. GET /v1/identities/${identityId} again and retry with its ETag.`,
-    { details: { currentVersion: current } },
-  );
 }
 
 /**
@@ -42,7 +39,8 @@ export async function updateIdentity(
     ? await deps.discovered.get(identityId)
     : await deps.inventory.getIdentity(identityId);
   if (existing === undefined) throw new NotFoundError('IDENTITY_NOT_FOUND', `No identity with id ${identityId}.`);
-  if (existing.version !== expectedVersion) throw versionMismatch(identityId, existing.version);
+  if (existing.version !== expectedVersion)
+    throw identityVersionMismatch(identityId, { currentVersion: existing.version });
   const annotations = patchAnnotations(existing.annotations, patch, principal.id, at);
   const audit: AuditRecord = {
     eventId: randomUUID(),
