@@ -185,6 +185,17 @@ export function afterSeen(
 }
 
 /**
+ * When an identity no read has missed since was last seen: the later of its scope's last read to its end and its own
+ * last change (a sighting, while no read has missed it). Instants are canonical ISO strings, so they compare as text.
+ */
+export function lastSeenOf(
+  identity: Pick<DiscoveredIdentity, 'changedAt'>,
+  scopeLastReadAt: string | undefined,
+): string {
+  return scopeLastReadAt !== undefined && scopeLastReadAt > identity.changedAt ? scopeLastReadAt : identity.changedAt;
+}
+
+/**
  * The identity after a completed run of its scope did not see it, or undefined when nothing changes: the streak
  * grows, and reaching `missingAfterRuns` makes it `missing` (once: a missing identity is not written again until it
  * is seen). `scopeLastReadAt` is when its scope was last read to its end before this run. Never called for a run whose part failed: an identity that could not be read is not missing.
@@ -199,13 +210,7 @@ export function afterMissed(
   const missedRuns = existing.missedRuns + 1;
   const missing = missedRuns >= missingAfterRuns;
   // The first miss remembers when it was last seen: the scope's previous read, or its own sighting if later.
-  const lastSeenAt =
-    existing.missedRuns > 0
-      ? existing.lastSeenAt
-      : [scopeLastReadAt, existing.changedAt]
-          .filter((t) => t !== undefined)
-          .sort()
-          .at(-1);
+  const lastSeenAt = existing.missedRuns > 0 ? existing.lastSeenAt : lastSeenOf(existing, scopeLastReadAt);
   return {
     change: missing ? 'missing' : 'missed',
     identity: {

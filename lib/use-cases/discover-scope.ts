@@ -25,8 +25,6 @@ export interface ScopeCounts {
   readonly writes: number;
 }
 
-const assessed = withAssessedRisk;
-
 export interface DiscoverScopeDeps {
   readonly source: DiscoverySource;
   readonly inventory: DiscoveredInventory;
@@ -89,13 +87,14 @@ export async function discoverScope(
       const stored = existing.get(id);
       const next = afterSeen(stored, observation, now);
       if (next !== undefined) {
-        writes.push(assessed(next.identity, now));
+        writes.push(withAssessedRisk(next.identity, now));
         tally(next.change);
         continue;
       }
-      // Unchanged, but time may have moved its risk: written only when the assessment differs.
-      const rescored = stored === undefined ? undefined : assessed(stored, now);
-      if (stored === undefined || rescored === undefined || sameRisk(stored.risk, rescored.risk)) continue;
+      // Unchanged (afterSeen writes every new identity), but time may have moved its risk: written only then.
+      if (stored === undefined) continue;
+      const rescored = withAssessedRisk(stored, now);
+      if (sameRisk(stored.risk, rescored.risk)) continue;
       writes.push({ ...rescored, version: stored.version + 1 });
       tally(undefined);
     }
@@ -112,7 +111,7 @@ export async function discoverScope(
       if (seen.has(identity.identityId)) continue;
       const next = afterMissed(identity, options.missingAfterRuns, now, options.scopeLastReadAt);
       if (next === undefined) continue;
-      writes.push(assessed(next.identity, now));
+      writes.push(withAssessedRisk(next.identity, now));
       tally(next.change);
     }
     if (writes.length > 0) await deps.inventory.write(writes);

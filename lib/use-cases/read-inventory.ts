@@ -1,4 +1,4 @@
-import { type DiscoveredIdentity, isDiscoveredIdentityId } from '#lib/domain/discovery.ts';
+import { type DiscoveredIdentity, isDiscoveredIdentityId, lastSeenOf } from '#lib/domain/discovery.ts';
 import { NotFoundError, ValidationError } from '#lib/domain/errors.ts';
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
@@ -90,19 +90,20 @@ export async function getIdentity(deps: GetIdentityDeps, identityId: string): Pr
   const serial = identity.type === 'x509-certificate' ? normalizedSerial(identity.facts.serial) : undefined;
   const [ours, lastSeenAt] = await Promise.all([
     serial === undefined ? undefined : deps.inventory.getCertificate(serial),
-    identity.source === 'import'
-      ? undefined // an import is not seen by a scope's read: it is as current as its last import (changedAt)
-      : identity.status === 'active' && identity.missedRuns === 0
-        ? deps.runs.lastScopeRead({ ...identity, source: identity.source }).then((read) =>
-            [read, identity.changedAt]
-              .filter((t) => t !== undefined)
-              .sort()
-              .at(-1),
-          )
-        : identity.lastSeenAt,
+    lastSeenAtOf(deps, identity),
   ]);
   const risk = assessRisk(riskSubjectOfDiscovered(identity), deps.clock.now());
   return { kind: 'discovered', identity, lastSeenAt, certificates: ours ? [link(ours)] : [], risk };
+}
+
+/**
+ * When a discovered identity was last seen: one no read has missed since, the later of its scope's last read and its
+ * own last change; one being missed, what its first miss recorded. An import is seen by no read: none.
+ */
+async function lastSeenAtOf(deps: GetIdentityDeps, identity: DiscoveredIdentity): Promise<string | undefined> {
+  if (identity.source === 'import') return undefined;
+  if (identity.status !== 'active' || identity.missedRuns > 0) return identity.lastSeenAt;
+  return lastSeenOf(identity, await deps.runs.lastScopeRead({ ...identity, source: identity.source }));
 }
 
 function identityNotFound(identityId: string): NotFoundError {
