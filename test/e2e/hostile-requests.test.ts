@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubjectAltName } from '#lib/domain/inventory.ts';
 import { encode, sequence, tlv } from '#lib/pki/der.ts';
 import { encodePem } from '#lib/pki/pem.ts';
-import { type ApiResponse, callApi, countIdentities } from '../support/api-client.ts';
+import { type ApiResponse, callApi, countIdentities, type RefusedCase, refusedCase } from '../support/api-client.ts';
 import { countItems } from '../support/dynamodb.ts';
 import { buildCsr, extension, type OpensslKeyType, opensslCsr, run } from '../support/pki-fixtures.ts';
 import { localPlaneAccess, type StartedProcess, startLocalPlane } from '../support/processes.ts';
@@ -313,19 +313,7 @@ afterAll(async () => {
 
 // ---- the catalogue -----------------------------------------------------------------------------------------------
 
-interface HostileCase {
-  readonly name: string;
-  readonly status: number;
-  readonly code: string;
-  readonly send: () => Promise<ApiResponse>;
-}
-
-const c = (name: string, status: number, code: string, send: () => Promise<ApiResponse>): HostileCase => ({
-  name,
-  status,
-  code,
-  send,
-});
+const c = refusedCase;
 
 const asAdminWild =
   (csrName: string, extra: Record<string, unknown> = {}) =>
@@ -337,7 +325,7 @@ const asPayments =
     issue('payments-api', { csr: csr[csrName], ...extra });
 const asOrders = (csrName: string) => () => issue('orders-api', { csr: csr[csrName], policy: 'wide' });
 
-const CSR_CASES: HostileCase[] = [
+const CSR_CASES: RefusedCase[] = [
   c('non-PEM garbage', 400, 'CSR_MALFORMED', () => issue('admin', { csr: 'hello, I am a certificate request' })),
   c('PEM with trailing junk after END', 400, 'CSR_MALFORMED', asAdminWild('trailingJunk')),
   c('two PEM blocks', 400, 'CSR_MALFORMED', asAdminWild('twoBlocks')),
@@ -364,7 +352,7 @@ const CSR_CASES: HostileCase[] = [
   c('CN that is not among the SANs', 400, 'CSR_CN_NOT_IN_SAN', asPayments('payCnNotInSan')),
 ];
 
-const NAME_CASES: HostileCase[] = [
+const NAME_CASES: RefusedCase[] = [
   c('payments-api asks for a name outside its policy', 403, 'NAME_NOT_ALLOWED', asPayments('payOutside')),
   c("payments-api asks for orders-api's SPIFFE ID", 403, 'NAME_NOT_ALLOWED', asPayments('payOrdersSpiffe')),
   c("payments-api asks for orders-api's DNS name", 403, 'NAME_NOT_ALLOWED', asPayments('payOrdersDns')),
@@ -405,7 +393,7 @@ const NAME_CASES: HostileCase[] = [
   c('xn-- label that is not valid punycode', 400, 'NAME_INVALID', asAdminWild('bogusALabel')),
 ];
 
-const BODY_CASES: HostileCase[] = [
+const BODY_CASES: RefusedCase[] = [
   c('validity longer than the policy max (8d > 7d)', 403, 'VALIDITY_TOO_LONG', asPayments('pay', { validity: '8d' })),
   c('validity of 12 digits of days', 403, 'VALIDITY_TOO_LONG', asPayments('pay', { validity: '999999999999d' })),
   c('negative validity', 400, 'VALIDITY_INVALID', asPayments('pay', { validity: '-1h' })),
@@ -491,7 +479,7 @@ const BODY_CASES: HostileCase[] = [
   ),
 ];
 
-const ROLE_CASES: HostileCase[] = [
+const ROLE_CASES: RefusedCase[] = [
   c('nobody (no role) asks for a certificate', 403, 'FORBIDDEN', () => issue('nobody', { csr: csr.pay })),
   c('nobody lists identities', 403, 'FORBIDDEN', () => api('GET', '/v1/identities', { as: 'nobody' })),
   c('workload whose name matches no policy', 403, 'NO_MATCHING_POLICY', () =>
@@ -552,7 +540,7 @@ const ROLE_CASES: HostileCase[] = [
   ),
 ];
 
-const AUTH_CASES: HostileCase[] = [
+const AUTH_CASES: RefusedCase[] = [
   c('no Authorization (issue)', 401, 'UNAUTHENTICATED', () =>
     api('POST', '/v1/certificates', { as: null, body: { csr: csr.wildHost } }),
   ),
@@ -604,7 +592,7 @@ const AUTH_CASES: HostileCase[] = [
   ),
 ];
 
-const TOKEN_CREATION_CASES: HostileCase[] = [
+const TOKEN_CREATION_CASES: RefusedCase[] = [
   c('token for names the policy does not allow', 403, 'NAME_NOT_ALLOWED', () =>
     createToken({ policy: 'devices', names: [dns('www.example.com')] }),
   ),
@@ -650,7 +638,7 @@ const TOKEN_CREATION_CASES: HostileCase[] = [
   ),
 ];
 
-const POLICY_CASES: HostileCase[] = [
+const POLICY_CASES: RefusedCase[] = [
   c('policy with a bad principal pattern', 400, 'VALIDATION_FAILED', () =>
     putPolicy('newpol', policyDocument('newpol', { principals: ['root'] }), { 'if-none-match': '*' }),
   ),
@@ -715,7 +703,7 @@ const POLICY_CASES: HostileCase[] = [
   ),
 ];
 
-const MISC_CASES: HostileCase[] = [
+const MISC_CASES: RefusedCase[] = [
   c('Idempotency-Key reused with a different body', 409, 'IDEMPOTENCY_KEY_REUSED', () =>
     issue('payments-api', { csr: csr.pay, validity: '1h' }, { 'idempotency-key': USED_IDEMPOTENCY_KEY }),
   ),
@@ -780,7 +768,7 @@ const MISC_CASES: HostileCase[] = [
   ),
 ];
 
-const CASES: HostileCase[] = [
+const CASES: RefusedCase[] = [
   ...CSR_CASES,
   ...NAME_CASES,
   ...BODY_CASES,

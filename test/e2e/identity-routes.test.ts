@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiResponse, callApi } from '../support/api-client.ts';
+import { type ApiResponse, callApi, type RefusedCase, refusedCase } from '../support/api-client.ts';
 import { countItems } from '../support/dynamodb.ts';
 import { opensslCsr } from '../support/pki-fixtures.ts';
 import { localPlaneAccess, type StartedProcess, startLocalPlane } from '../support/processes.ts';
@@ -366,18 +366,7 @@ describe('PATCH /v1/identities/{id}', () => {
   const goodBody = { owner: NEW_OWNER, purpose: 'orders API TLS', tags: { 'cost-center': 'cc-42' } };
   const ifMatch = () => ({ 'if-match': `"${version}"` });
 
-  interface RefusedCase {
-    readonly name: string;
-    readonly status: number;
-    readonly code: string;
-    readonly send: () => Promise<ApiResponse>;
-  }
-  const c = (name: string, status: number, code: string, send: () => Promise<ApiResponse>): RefusedCase => ({
-    name,
-    status,
-    code,
-    send,
-  });
+  const c = refusedCase;
   const a = () => issued.a.identityId;
   const manyTags = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
 

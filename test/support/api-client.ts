@@ -54,3 +54,18 @@ export async function countIdentities(get: (path: string) => Promise<ApiResponse
   }
   return count;
 }
+
+/** A request that must be refused: its name, the status and stable code expected, and how to send it. */
+export interface RefusedCase {
+  readonly name: string;
+  readonly status: number;
+  readonly code: string;
+  readonly send: () => Promise<ApiResponse>;
+}
+
+export const refusedCase = (
+  name: string,
+  status: number,
+  code: string,
+  send: () => Promise<ApiResponse>,
+): RefusedCase => ({ name, status, code, send });
