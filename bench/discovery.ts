@@ -27,6 +27,8 @@ const ACCOUNTS = ['100000000001', '100000000002', '100000000003', '100000000004'
 const ROLES_PER_ACCOUNT = 1_200;
 const SECRETS_PER_ACCOUNT = 800;
 const REGION = 'us-east-1';
+/** This bench reads AWS sources only: no TLS targets. */
+const NO_TLS = { targets: [], allowedRanges: [], resolve: async () => new Map() };
 
 /** The attributes of the table key and of every index key: a write lands on one partition of each it carries. */
 const PARTITION_ATTRIBUTES = [INVENTORY_TABLE.partitionKey, ...INVENTORY_TABLE.indexes.map((i) => i.partitionKey)];
@@ -128,6 +130,7 @@ export async function benchDiscovery(): Promise<void> {
             regions: [REGION],
           }),
           randomId: () => Math.random().toString(36).slice(2, 10),
+          tls: NO_TLS,
         },
         { by: 'bench', trigger: 'api', sources: ['aws-iam', 'aws-secrets-manager'] },
       );

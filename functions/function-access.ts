@@ -64,6 +64,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   // The identity; for certificates the linked certificate; for discovered ones when their scope was last read.
   'get-identity': [
     { actions: ['GetItem'], partitions: ['identity', 'discoveredIdentity', 'certificate', 'scopeReads'] },
+    // A certificate on TLS endpoints: its locations' last scans.
+    { actions: ['BatchGetItem'], partitions: ['scopeReads'] },
   ],
   // The identity as read, then its next version and the audit entry in one transaction.
   'update-identity': [
@@ -77,6 +79,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['Query'], index: 'byRisk' },
     { actions: ['Query'], index: 'byType' },
   ],
+  // The summary's counters of every burst shard, summed (a Query of each shard's partition).
+  'get-inventory-summary': [{ actions: ['Query'], partitions: ['summaryCounters'] }],
   // The identities of an import: read in batches, written when new or changed.
   'import-identities': [{ actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] }],
   'list-policies': [READ_CURRENT_POLICIES],
@@ -91,6 +95,12 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'list-audit-events': [{ actions: ['Query'], partitions: ['audit'] }],
   // Reads the table's stream (granted with its event source mapping), never its items: the images are in the records.
   'publish-events': [],
+  // Reads the table's stream like the publisher; for each identity version, what it is counted in (read, then replaced
+  // in a transaction with an ADD to the counters of its shard).
+  'summarize-inventory': [
+    { actions: ['GetItem', 'PutItem'], partitions: ['summaryContribution'] },
+    { actions: ['UpdateItem'], partitions: ['summaryCounters'] },
+  ],
   // The run's parts, then its record (after checking the id is new).
   'start-discovery-run': [
     { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRuns'] },
@@ -104,12 +114,18 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   // One unit of work: the identities it sees (read in batches, written when changed), its scope's identities (to
   // count missed runs), and its own part of the run.
   'discovery-worker': [
-    { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
+    // A page's identities read in batches; a scanned certificate's read alone (and re-read when another unit won).
+    { actions: ['BatchGetItem', 'GetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
     { actions: ['Query'], index: 'byScope' },
     // Its part (read, replaced), the run's tally (moved with it), and when its scope was last read: an identity
-    // missed now was last seen then; a part that succeeds records it.
-    { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRunParts', 'scopeReads'] },
+    // missed now was last seen then; a part that succeeds records it. A tls unit reads and records its locations' scans.
+    { actions: ['GetItem', 'PutItem'], partitions: ['discoveryRunParts'] },
+    { actions: ['GetItem', 'BatchGetItem', 'PutItem'], partitions: ['scopeReads'] },
     { actions: ['UpdateItem'], partitions: ['discoveryRuns'] },
+    // A tls unit: our CA's chain (is a presented chain ours?), a certificate we issued found on an endpoint (by its
+    // serial) and its identity, rewritten with where it is served and its risk reassessed.
+    { actions: ['GetItem'], partitions: ['caChain', 'certificate'] },
+    { actions: ['GetItem', 'PutItem'], partitions: ['identity'] },
   ],
   // The daily risk sweep: the policies (the longest renewal window), the certificates due in it, their identities
   // (read, and rewritten when their assessment moved).
@@ -157,6 +173,7 @@ export const API_FUNCTION_ACCESS: Record<ApiFunctionName, FunctionAccess> = {
   'get-identity': {},
   'update-identity': {},
   'get-consolidation': {},
+  'get-inventory-summary': {},
   'import-identities': {},
   'route-not-found': {},
   'list-policies': {},

@@ -17,6 +17,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/identities/{id}', function: 'get-identity', auth: 'iam' },
   { method: 'PATCH', path: '/v1/identities/{id}', function: 'update-identity', auth: 'iam' },
   { method: 'GET', path: '/v1/inventory/consolidation', function: 'get-consolidation', auth: 'iam' },
+  { method: 'GET', path: '/v1/inventory/summary', function: 'get-inventory-summary', auth: 'iam' },
   { method: 'GET', path: '/v1/policies', function: 'list-policies', auth: 'iam' },
   { method: 'GET', path: '/v1/policies/{name}', function: 'get-policy', auth: 'iam' },
   { method: 'PUT', path: '/v1/policies/{name}', function: 'put-policy', auth: 'iam' },
@@ -35,7 +36,13 @@ export type Route = (typeof ROUTES)[number];
 export type ApiFunctionName = Route['function'] | 'route-not-found';
 
 /** Functions that are not behind a route. */
-export const NON_API_FUNCTIONS = ['bootstrap-ca', 'publish-events', 'discovery-worker', 'rescore-risk'] as const;
+export const NON_API_FUNCTIONS = [
+  'bootstrap-ca',
+  'publish-events',
+  'discovery-worker',
+  'rescore-risk',
+  'summarize-inventory',
+] as const;
 
 /** Matches a concrete path against a route template; returns the path parameters or undefined. */
 export function matchPath(template: string, path: string): Record<string, string> | undefined {

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
+import { TLS_ACCOUNT, TLS_ENDPOINTS_PER_UNIT } from '#lib/domain/tls-discovery.ts';
 import type { DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
 import { giveUpDiscoveryUnit, type RunDiscoveryUnitDeps, runDiscoveryUnit } from '#lib/use-cases/run-discovery.ts';
 
@@ -9,9 +10,32 @@ import { giveUpDiscoveryUnit, type RunDiscoveryUnitDeps, runDiscoveryUnit } from
 export const discoveryUnitSchema = z.strictObject({
   runId: z.string().min(1).max(64),
   source: z.enum(DISCOVERY_SOURCES),
-  account: z.string().regex(/^\d{12}$/),
+  account: z.union([z.string().regex(/^\d{12}$/), z.literal(TLS_ACCOUNT)]),
   region: z.string().min(1).max(32),
   roleArn: z.string().max(2048).optional(),
+  tls: z
+    .strictObject({
+      dials: z
+        .array(
+          z.strictObject({
+            host: z.string().min(1).max(253).exactOptional(),
+            address: z.string().min(2).max(45),
+            port: z.number().int().min(1).max(65535),
+          }),
+        )
+        .max(TLS_ENDPOINTS_PER_UNIT),
+      unresolved: z
+        .array(
+          z.strictObject({
+            host: z.string().min(1).max(253),
+            port: z.number().int().min(1).max(65535),
+            outcome: z.enum(['timeout', 'unreachable']),
+            code: z.string().max(64),
+          }),
+        )
+        .max(4096),
+    })
+    .optional(),
 });
 
 /**

@@ -1,4 +1,6 @@
 import { createAwsDiscovery } from '#lib/adapters/discovery/aws-discovery.ts';
+import { createNameResolver } from '#lib/adapters/tls/tls-scanner.ts';
+import { tlsAllowedRanges } from '#lib/domain/discovery-config.ts';
 import { config } from './lambda-runtime.ts';
 
 /**
@@ -9,3 +11,10 @@ export const awsDiscovery = createAwsDiscovery({
   config: config.discovery.aws,
   defaultRegion: process.env.AWS_REGION ?? 'us-east-1',
 });
+
+/** What a run scans (the configured targets) and where the scanner may connect: in AWS, nowhere until configured. */
+export const tlsPlan = {
+  targets: config.discovery.tls.targets,
+  allowedRanges: tlsAllowedRanges(config.discovery.tls, 'aws'),
+  resolve: createNameResolver({ timeoutMs: config.discovery.tls.connectTimeoutMs }),
+};

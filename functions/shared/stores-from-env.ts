@@ -4,6 +4,7 @@ import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts'
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbInventorySummary } from '#lib/adapters/dynamodb-inventory-summary.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import { createIdempotencyGuard, type IdempotencyGuard } from '#lib/http/idempotency.ts';
@@ -38,6 +39,12 @@ export function discoveryRunsFromEnv(): DynamoDbDiscoveryRuns {
 export function discoveredInventoryFromEnv(): DynamoDbDiscoveredInventory {
   const { doc, tableName } = table();
   return new DynamoDbDiscoveredInventory(doc, tableName);
+}
+
+/** The inventory summary's counters (and what each identity is counted in). */
+export function inventorySummaryFromEnv(): DynamoDbInventorySummary {
+  const { doc, tableName } = table();
+  return new DynamoDbInventorySummary(doc, tableName);
 }
 
 export function enrollmentTokensFromEnv(): DynamoDbEnrollmentTokens {

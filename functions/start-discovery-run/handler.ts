@@ -5,8 +5,9 @@ import type { HttpApiHandler } from '#lib/http/http-types.ts';
 import { type StartDiscoveryRunDeps, startDiscoveryRun } from '#lib/use-cases/run-discovery.ts';
 
 /**
- * `POST /v1/discovery/runs` (admin, operator): `{"sources"?, "accounts"?}` → `202` with the run, its parts pending
- * (or skipped, with the reason, when AWS cannot be read); workers take the parts from the queue.
+ * `POST /v1/discovery/runs` (admin, operator): `{"sources"?, "accounts"?, "tls"?: {"targets"}}` → `202` with the run,
+ * its parts pending (or skipped, with the reason, when AWS cannot be read); workers take the parts from the queue.
+ * TLS targets outside the allowed ranges, malformed or too many are refused with 400 before anything is scanned.
  */
 export function makeStartDiscoveryRunHandler(deps: ApiHandlerDeps & StartDiscoveryRunDeps): HttpApiHandler {
   return makeApiHandler(
@@ -18,6 +19,7 @@ export function makeStartDiscoveryRunHandler(deps: ApiHandlerDeps & StartDiscove
         trigger: 'api',
         sources: body.sources,
         accounts: body.accounts,
+        tlsTargets: body.tls?.targets,
       });
       return {
         status: 202,

@@ -4,7 +4,7 @@ import { createSqsDiscoveryQueue } from '#lib/adapters/sqs-discovery-queue.ts';
 import { parseFunctionEnv } from '#lib/config/function-env.ts';
 import type { HttpApiEvent } from '#lib/http/http-types.ts';
 import { systemClock } from '#lib/ports/clock.ts';
-import { awsDiscovery } from '../shared/discovery-from-env.ts';
+import { awsDiscovery, tlsPlan } from '../shared/discovery-from-env.ts';
 import { http } from '../shared/lambda-runtime.ts';
 import { discoveryRunsFromEnv } from '../shared/stores-from-env.ts';
 import { makeScheduledDiscoveryRunHandler, makeStartDiscoveryRunHandler } from './handler.ts';
@@ -16,6 +16,7 @@ const deps = {
   clock: systemClock,
   plan: awsDiscovery.plan,
   randomId: () => randomBytes(6).toString('hex'),
+  tls: tlsPlan,
 };
 const api = makeStartDiscoveryRunHandler({ ...http, ...deps });
 const scheduled = makeScheduledDiscoveryRunHandler(deps);

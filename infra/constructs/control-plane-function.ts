@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type ISecurityGroup, type IVpc, type SubnetSelection, SubnetType } from 'aws-cdk-lib/aws-ec2';
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,7 +37,30 @@ export interface ControlPlaneFunctionProps {
   readonly timeoutSeconds?: number;
   /** The validated configuration document, written into the bundle (see {@link configDefine}). */
   readonly config: MimConfig;
+  /** Runs the function in these subnets of a VPC with this security group. Default: outside any VPC. */
+  readonly network?: FunctionNetwork;
 }
+
+/** Where a function's network traffic leaves from when it must reach private addresses. */
+export interface FunctionNetwork {
+  readonly vpc: IVpc;
+  /** Default: the VPC's private subnets with egress. */
+  readonly subnets?: SubnetSelection;
+  readonly securityGroup: ISecurityGroup;
+}
+
+/**
+ * What Lambda needs on the execution role to manage a VPC function's network interfaces (the list of
+ * AWSLambdaVPCAccessExecutionRole without its logs permissions, which would cover every log group).
+ */
+export const NETWORK_INTERFACE_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
 
 /**
  * The esbuild `define` that writes the configuration into a bundle as the global `__MIM_CONFIG__` (a JSON string):
@@ -50,8 +74,9 @@ export function configDefine(config: MimConfig): Record<string, string> {
 /**
  * One Lambda function per handler: Node.js 22 on arm64, an esbuild ESM bundle that includes the AWS SDK clients (so
  * the code runs against the SDK version it was tested with), its own log group with a retention, and its own role
- * whose only standing permission is writing to that log group; every other permission comes from a grant helper,
- * which also sets the environment variable naming what it granted.
+ * whose only standing permission is writing to that log group (and, in a VPC, Lambda's management of the function's
+ * network interfaces); every other permission comes from a grant helper, which also sets the environment variable
+ * naming what it granted.
  */
 export class ControlPlaneFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -99,12 +124,51 @@ export class ControlPlaneFunction extends Construct {
         banner: BUNDLE.banner,
         define: configDefine(props.config),
       },
+      ...(props.network
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets ?? { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+            securityGroups: [props.network.securityGroup],
+          }
+        : {}),
     });
+    if (props.network) this.allowNetworkInterfaces();
     Validations.of(this).acknowledge({
       id: 'AwsSolutions::AwsSolutions-L1',
       reason:
         'Pinned to Node.js 22, the runtime the bundle targets (esbuild target node22) and the tests cover; a newer ' +
         'runtime is a deliberate, tested change rather than something to float on.',
+    });
+  }
+
+  /**
+   * Lambda creates and deletes the function's network interfaces with the execution role, so the role must allow it
+   * (on `*`: EC2 authorizes DescribeNetworkInterfaces on nothing narrower, and the interfaces do not exist yet). The
+   * same credentials reach the function's code, which must not get them: a request Lambda makes for the interfaces
+   * carries no `lambda:SourceFunctionArn`, one from the code always does, and that one is denied. A policy of its
+   * own, which the function waits for: Lambda checks the permissions when it creates the function, and on stack
+   * deletion the function goes first, so Lambda can still release the interfaces.
+   */
+  private allowNetworkInterfaces(): void {
+    const policy = new Policy(this, 'NetworkInterfaces', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({ actions: [...NETWORK_INTERFACE_ACTIONS], resources: ['*'] }),
+        new PolicyStatement({
+          effect: Effect.DENY,
+          actions: [...NETWORK_INTERFACE_ACTIONS],
+          resources: ['*'],
+          conditions: { Null: { 'lambda:SourceFunctionArn': 'false' } },
+        }),
+      ],
+    });
+    this.fn.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Lambda manages the network interfaces of a function in a VPC with its execution role, and EC2 grants ' +
+        'DescribeNetworkInterfaces only on "*" (the interfaces to create have no ARN yet). The function code itself ' +
+        'is denied these actions (lambda:SourceFunctionArn present), so only the Lambda service can use them.',
     });
   }
 }

@@ -27,6 +27,8 @@ export class EventBackbone extends Construct {
   readonly bus: EventBus;
   readonly publisherDeadLetters: Queue;
   readonly consumerDeadLetters: Queue;
+  /** Stream records the inventory summary's consumer gave up on: its own queue, so a redrive goes to it alone. */
+  readonly summaryDeadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: { readonly busName: string }) {
     super(scope, id);
@@ -46,13 +48,14 @@ export class EventBackbone extends Construct {
       Validations.of(queue).acknowledge({
         id: 'AwsSolutions::AwsSolutions-SQS3',
         reason:
-          'This queue is itself a dead-letter queue (of the stream publisher or of the event rules): what lands here ' +
+          'This queue is itself a dead-letter queue (of a stream consumer or of the event rules): what lands here ' +
           'is kept 14 days for an operator to inspect and redrive; a queue behind it would only move the problem.',
       });
       return queue;
     };
     this.publisherDeadLetters = deadLetters('PublisherDeadLetters');
     this.consumerDeadLetters = deadLetters('ConsumerDeadLetters');
+    this.summaryDeadLetters = deadLetters('SummaryDeadLetters');
   }
 
   /**
@@ -62,6 +65,23 @@ export class EventBackbone extends Construct {
    * naming the bus.
    */
   attachPublisher(fn: LambdaFunction, table: Table): void {
+    this.readStream(fn, table, this.publisherDeadLetters);
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
+    fn.addEnvironment(ENV.eventBusName, this.bus.eventBusName);
+  }
+
+  /**
+   * The function keeps the inventory summary's counters from the table's committed changes: a second event source
+   * mapping on the same stream, with the publisher's settings (oldest record first, partial batch responses,
+   * bisection, bounded retries) and a dead-letter queue of its own. Its table grants are given apart (they set the env
+   * var naming the table); it publishes nothing.
+   */
+  attachSummarizer(fn: LambdaFunction, table: Table): void {
+    this.readStream(fn, table, this.summaryDeadLetters);
+  }
+
+  /** An event source mapping of the table's stream to `fn`, with the settings every stream consumer here shares. */
+  private readStream(fn: LambdaFunction, table: Table, deadLetters: Queue): void {
     fn.addEventSource(
       // A Table is an ITable; only exactOptionalPropertyTypes (tableStreamArn?: vs string | undefined) says otherwise.
       new DynamoEventSource(table as unknown as ITable, {
@@ -71,11 +91,9 @@ export class EventBackbone extends Construct {
         retryAttempts: STREAM_PUBLISHER_SETTINGS.retryAttempts,
         maxRecordAge: Duration.hours(STREAM_PUBLISHER_SETTINGS.maxRecordAgeHours),
         reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.publisherDeadLetters),
+        onFailure: new SqsDlq(deadLetters),
       }),
     );
-    fn.addToRolePolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
-    fn.addEnvironment(ENV.eventBusName, this.bus.eventBusName);
     Validations.of(fn.role ?? fn).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       reason:

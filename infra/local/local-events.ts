@@ -1,16 +1,19 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBRecord } from 'aws-lambda';
 import type { BusEvent } from '#events/catalog.ts';
 import { EVENT_RULES } from '#events/rules.ts';
 import { makePublishEventsHandler } from '#functions/publish-events/handler.ts';
+import { makeSummarizeInventoryHandler } from '#functions/summarize-inventory/handler.ts';
 import { createDocumentClient, type DocumentClientOptions } from '#lib/adapters/dynamodb-client.ts';
 import { streamedChangeOf } from '#lib/adapters/dynamodb-stream-changes.ts';
 import { createDynamoDbStreamReader, createStreamsClient } from '#lib/adapters/dynamodb-stream-reader.ts';
+import type { InventorySummaryStore } from '#lib/ports/inventory-summary.ts';
 import { STREAM_PUBLISHER_SETTINGS } from '../constructs/event-backbone-settings.ts';
 import { createFileCheckpointStore } from './file-checkpoint-store.ts';
 import { type EventConsumer, LocalEventBus } from './local-bus.ts';
-import { type StreamPump, startStreamPump } from './stream-pump.ts';
+import { type DeadLetterReason, type StreamPump, startStreamPump } from './stream-pump.ts';
 
 export interface LocalEventsOptions {
   /** How to reach DynamoDB Local: its endpoint and the local plane's credentials. */
@@ -56,25 +59,71 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Str
     deliver,
     batchSize: STREAM_PUBLISHER_SETTINGS.batchSize,
     maxRetries: STREAM_PUBLISHER_SETTINGS.retryAttempts,
-    onDeadLetter: async (records, reason) => {
-      const positions = records.map((r) => r.dynamodb?.SequenceNumber ?? '?');
-      options.warn(
-        `gave up publishing ${records.length} stream record(s) after ${reason.attempts} attempts ` +
-          `(${positions[0]}…${positions.at(-1)}); described in ${deadLetters}`,
-      );
-      const line = {
-        at: new Date().toISOString(),
-        condition: reason.condition,
-        failure: reason.failure,
-        attempts: reason.attempts,
-        streamArn: reason.streamArn,
-        shardId: reason.shardId,
-        startSequenceNumber: positions[0],
-        endSequenceNumber: positions.at(-1),
-        batchSize: records.length,
-      };
-      await appendFile(deadLetters, `${JSON.stringify(line)}\n`, { mode: 0o600 });
-    },
+    onDeadLetter: deadLetterFile(deadLetters, 'publishing', options.warn),
     onError: (error, source) => options.warn(`event pump (${source}): ${(error as Error).message}`),
+  });
+}
+
+/**
+ * Describes records a pump gave up on in a JSON-lines file (the stream positions and the reason, as the SQS on-failure
+ * destination of a stream mapping says; no item content), and warns.
+ */
+function deadLetterFile(path: string, doing: string, warn: (message: string) => void) {
+  return async (records: readonly DynamoDBRecord[], reason: DeadLetterReason): Promise<void> => {
+    const positions = records.map((r) => r.dynamodb?.SequenceNumber ?? '?');
+    warn(
+      `gave up ${doing} ${records.length} stream record(s) after ${reason.attempts} attempts ` +
+        `(${positions[0]}…${positions.at(-1)}); described in ${path}`,
+    );
+    const line = {
+      at: new Date().toISOString(),
+      condition: reason.condition,
+      failure: reason.failure,
+      attempts: reason.attempts,
+      streamArn: reason.streamArn,
+      shardId: reason.shardId,
+      startSequenceNumber: positions[0],
+      endSequenceNumber: positions.at(-1),
+      batchSize: records.length,
+    };
+    await appendFile(path, `${JSON.stringify(line)}\n`, { mode: 0o600 });
+  };
+}
+
+export interface LocalSummaryOptions {
+  /** How to reach DynamoDB Local's stream: its endpoint and the local plane's credentials. */
+  readonly dynamodb: DocumentClientOptions;
+  readonly tableName: string;
+  readonly dataDir: string;
+  /** The summary's store, on the summarizer's own (guarded) client. */
+  readonly summary: InventorySummaryStore;
+  readonly logger: Logger;
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * The inventory summary's consumer of the table's stream in `npm start`, as its own event source mapping runs it in
+ * AWS: a second pump over the same stream, with the publisher's settings, checkpoints of its own in
+ * `<dataDir>/summary-checkpoints.json` (the two consumers go at their own pace, as two mappings do), and the very
+ * handler the Lambda runs. Records given up on are described in `<dataDir>/summary-dead-letters.jsonl`.
+ */
+export async function startLocalSummary(options: LocalSummaryOptions): Promise<StreamPump> {
+  const { client } = createDocumentClient(options.dynamodb);
+  return startStreamPump({
+    reader: createDynamoDbStreamReader({
+      dynamodb: client,
+      streams: createStreamsClient(options.dynamodb),
+      tableName: options.tableName,
+    }),
+    checkpoints: createFileCheckpointStore(join(options.dataDir, 'summary-checkpoints.json')),
+    deliver: makeSummarizeInventoryHandler({
+      summary: options.summary,
+      readRecord: streamedChangeOf,
+      logger: options.logger,
+    }),
+    batchSize: STREAM_PUBLISHER_SETTINGS.batchSize,
+    maxRetries: STREAM_PUBLISHER_SETTINGS.retryAttempts,
+    onDeadLetter: deadLetterFile(join(options.dataDir, 'summary-dead-letters.jsonl'), 'summarizing', options.warn),
+    onError: (error, source) => options.warn(`summary pump (${source}): ${(error as Error).message}`),
   });
 }

@@ -7,6 +7,7 @@ import { makeGetCertificateHandler } from '#functions/get-certificate/handler.ts
 import { makeGetConsolidationHandler } from '#functions/get-consolidation/handler.ts';
 import { makeGetDiscoveryRunHandler } from '#functions/get-discovery-run/handler.ts';
 import { makeGetIdentityHandler } from '#functions/get-identity/handler.ts';
+import { makeGetInventorySummaryHandler } from '#functions/get-inventory-summary/handler.ts';
 import { makeGetOpenApiHandler } from '#functions/get-openapi/handler.ts';
 import { makeGetPolicyHandler } from '#functions/get-policy/handler.ts';
 import { makeHealthHandler } from '#functions/health/handler.ts';
@@ -37,6 +38,7 @@ import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
 import type { EnrollmentTokenStore } from '#lib/ports/enrollment-token-store.ts';
+import type { InventorySummaryReader, InventorySummaryStore } from '#lib/ports/inventory-summary.ts';
 import type { PolicyStore } from '#lib/ports/policy-store.ts';
 import { invalidatingPolicyStore, policySetLoader } from '#lib/use-cases/manage-policies.ts';
 import type { StartDiscoveryRunDeps } from '#lib/use-cases/run-discovery.ts';
@@ -53,6 +55,8 @@ export interface FunctionStores {
   readonly policyStore: PolicyStore;
   readonly tokenStore: EnrollmentTokenStore;
   readonly idempotency: IdempotencyGuard;
+  /** The inventory summary's counters (the summarizer moves them, the summary route reads them). */
+  readonly summary: InventorySummaryStore & InventorySummaryReader;
 }
 
 export interface LocalHandlerDeps {
@@ -68,8 +72,8 @@ export interface LocalHandlerDeps {
   readonly tokens: ReadonlyArray<{ readonly name: string; readonly token: string }>;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Starting discovery runs: the plan (accounts, regions), the queue of units, and run ids. */
-  readonly discovery: Pick<StartDiscoveryRunDeps, 'plan' | 'queue' | 'randomId'>;
+  /** Starting discovery runs: the plan (accounts, regions), TLS targets and ranges, the queue of units, and run ids. */
+  readonly discovery: Pick<StartDiscoveryRunDeps, 'plan' | 'queue' | 'randomId' | 'tls'>;
 }
 
 /**
@@ -145,6 +149,11 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       clock: deps.clock,
     }),
     'get-consolidation': makeGetConsolidationHandler({ ...http, inventory: stores('get-consolidation').inventory }),
+    'get-inventory-summary': makeGetInventorySummaryHandler({
+      ...http,
+      summary: stores('get-inventory-summary').summary,
+      clock: deps.clock,
+    }),
     'update-identity': makeUpdateIdentityHandler({
       ...http,
       inventory: stores('update-identity').inventory,

@@ -19,10 +19,12 @@ import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts'
 import { DynamoDbEnrollmentTokens } from '#lib/adapters/dynamodb-enrollment-tokens.ts';
 import { createDynamoDbIdempotencyStore } from '#lib/adapters/dynamodb-idempotency.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbInventorySummary } from '#lib/adapters/dynamodb-inventory-summary.ts';
 import { DynamoDbPolicyStore } from '#lib/adapters/dynamodb-policy-store.ts';
+import { createNameResolver, createTlsScanner } from '#lib/adapters/tls/tls-scanner.ts';
 import { SERVICE_NAME } from '#lib/config/env.ts';
 import { resolveTableGrants } from '#lib/config/table-grants.ts';
-import { rateMilliseconds } from '#lib/domain/discovery-config.ts';
+import { rateMilliseconds, tlsAllowedRanges } from '#lib/domain/discovery-config.ts';
 import type { MimConfig } from '#lib/domain/policy.ts';
 import { createIdempotencyGuard } from '#lib/http/idempotency.ts';
 import { systemClock } from '#lib/ports/clock.ts';
@@ -33,7 +35,7 @@ import { giveUpDiscoveryUnit, runDiscoveryUnit } from '#lib/use-cases/run-discov
 import { LOCAL_DYNAMODB_REGION, loadOrCreateDynamoDbAccessKey } from './dynamodb-access-key.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { loadOrCreateSoftwareKey } from './local-ca.ts';
-import { startLocalEvents } from './local-events.ts';
+import { startLocalEvents, startLocalSummary } from './local-events.ts';
 import { buildLocalHandlers, type FunctionStores } from './local-handlers.ts';
 import { createLocalServer, type LocalRequestLog } from './local-server.ts';
 import { LocalDiscoveryQueue } from './local-work-queue.ts';
@@ -67,7 +69,10 @@ export interface LocalControlPlane {
   /** Where the other local principals' tokens are, one file per name. */
   readonly tokenDir: string;
   readonly caCreated: boolean;
-  /** Resolves once every change committed so far has been published (tests wait on it instead of sleeping). */
+  /**
+   * Resolves once every change committed so far has been published and counted in the inventory summary (tests wait on
+   * it instead of sleeping).
+   */
   drainEvents(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -130,6 +135,7 @@ function functionStores(
         createDynamoDbIdempotencyStore({ client, tableName: LOCAL_TABLE_NAME }),
         sealsAnswers(name) ? { sealingSecret } : {},
       ),
+      summary: new DynamoDbInventorySummary(doc, LOCAL_TABLE_NAME),
     };
     built.set(name, stores);
     return stores;
@@ -202,6 +208,20 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'WARN' });
     const aws = createAwsDiscovery({ config: options.config.discovery.aws, defaultRegion: options.awsRegion });
     const worker = storesFor('discovery-worker');
+    const tlsConfig = options.config.discovery.tls;
+    const allowedRanges = tlsAllowedRanges(tlsConfig, 'local');
+    const tlsPlan = {
+      targets: tlsConfig.targets,
+      allowedRanges,
+      resolve: createNameResolver({ timeoutMs: tlsConfig.connectTimeoutMs }),
+    };
+    const tlsScanner = createTlsScanner({
+      allowedRanges,
+      trustedCaPems: ca.chainPem,
+      concurrency: tlsConfig.concurrency,
+      connectTimeoutMs: tlsConfig.connectTimeoutMs,
+      handshakeTimeoutMs: tlsConfig.handshakeTimeoutMs,
+    });
     const discoveryQueue = new LocalDiscoveryQueue(
       (unit) =>
         runDiscoveryUnit(
@@ -211,6 +231,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
             clock: systemClock,
             sourceFor: aws.sourceFor,
             missingAfterRuns: options.config.discovery.missingAfterRuns,
+            tls: { scanner: tlsScanner, issued: worker.inventory },
           },
           unit,
         ),
@@ -224,7 +245,12 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       },
     );
     const handlers = buildLocalHandlers({
-      discovery: { plan: aws.plan, queue: discoveryQueue, randomId: () => randomBytes(6).toString('hex') },
+      discovery: {
+        plan: aws.plan,
+        queue: discoveryQueue,
+        randomId: () => randomBytes(6).toString('hex'),
+        tls: tlsPlan,
+      },
       storesFor,
       config: options.config,
       issuer: ca.issuer,
@@ -244,6 +270,16 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
     });
     stops.push(() => events.stop());
     options.progress("events: publishing committed changes from the table's stream to the local bus");
+    const summary = await startLocalSummary({
+      dynamodb,
+      tableName: LOCAL_TABLE_NAME,
+      dataDir,
+      summary: storesFor('summarize-inventory').summary,
+      logger,
+      warn,
+    });
+    stops.push(() => summary.stop());
+    options.progress("inventory summary: counting committed changes from the table's stream");
     const schedule =
       options.discoverySchedule === 'config' ? options.config.discovery.schedule : options.discoverySchedule;
     if (schedule !== undefined) {
@@ -259,6 +295,7 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
         clock: systemClock,
         plan: aws.plan,
         randomId: () => randomBytes(6).toString('hex'),
+        tls: tlsPlan,
       });
       const timer = setInterval(() => {
         scheduled().then(
@@ -312,7 +349,9 @@ export async function startLocalControlPlane(options: LocalOptions): Promise<Loc
       adminTokenSource: token.source,
       tokenDir,
       caCreated: ca.created,
-      drainEvents: () => events.drain(),
+      drainEvents: async () => {
+        await Promise.all([events.drain(), summary.drain()]);
+      },
       stop: stopAll,
     };
   } catch (error) {

@@ -11,6 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { type IVpc, SecurityGroup, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
 import type { CfnFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -29,7 +30,7 @@ import { ENV } from '#lib/config/env.ts';
 import { resolveTableGrants } from '#lib/config/table-grants.ts';
 import { type MimConfigInput, parseMimConfig } from '#lib/domain/policy.ts';
 import { CaKeys } from '../constructs/ca-keys.ts';
-import { ControlPlaneFunction } from '../constructs/control-plane-function.ts';
+import { ControlPlaneFunction, type FunctionNetwork } from '../constructs/control-plane-function.ts';
 import { DISCOVERY_WORKER_TIMEOUT_SECONDS, DiscoveryFanOut } from '../constructs/discovery-fan-out.ts';
 import { EventBackbone } from '../constructs/event-backbone.ts';
 import { InventoryTable } from '../constructs/inventory-table.ts';
@@ -63,6 +64,18 @@ export interface ControlPlaneStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Powertools log level of every function. Default `INFO`. */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * The VPC that TLS scans run in, so that they reach private endpoints: `start-discovery-run` (which resolves the
+   * targets' names, with the VPC's resolver and private hosted zones) and `discovery-worker` (which connects to the
+   * resolved addresses) get network interfaces in these subnets, with one security group of the stack's that admits
+   * nothing and lets them connect anywhere. `discovery.tls.allowedRanges` in the configuration still decides what may
+   * be dialled. The subnets must reach the AWS APIs the two functions call, through NAT or VPC endpoints: DynamoDB (a
+   * gateway endpoint) and SQS (an interface endpoint; the starter sends the units), and, for AWS sources, STS and the
+   * services discovered (IAM, ACM, Secrets Manager, KMS; Organizations for the starter with
+   * `"accounts": { "organization": true }`). `subnets` defaults to the VPC's private subnets with egress. Without this
+   * prop both functions run outside any VPC and reach only public endpoints.
+   */
+  readonly scanNetwork?: { readonly vpc: IVpc; readonly subnets?: SubnetSelection };
 }
 
 /**
@@ -84,7 +97,14 @@ export class ControlPlaneStack extends Stack {
     checkCaSettings(ca);
     const logRetention = props.logRetention ?? RetentionDays.ONE_YEAR;
     const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
-    const newFunction = (constructId: string, name: string, memorySize?: number, timeoutSeconds?: number) =>
+    const scanNetwork = props.scanNetwork && scanNetworkOf(this, props.scanNetwork);
+    const newFunction = (
+      constructId: string,
+      name: string,
+      memorySize?: number,
+      timeoutSeconds?: number,
+      network?: FunctionNetwork,
+    ) =>
       new ControlPlaneFunction(this, constructId, {
         name,
         logRetention,
@@ -92,6 +112,7 @@ export class ControlPlaneStack extends Stack {
         ...(props.logLevel ? { logLevel: props.logLevel } : {}),
         ...(memorySize ? { memorySize } : {}),
         ...(timeoutSeconds ? { timeoutSeconds } : {}),
+        ...(network ? { network } : {}),
       }).fn;
 
     const inventory = new InventoryTable(this, 'Inventory');
@@ -134,11 +155,24 @@ export class ControlPlaneStack extends Stack {
     const backbone = new EventBackbone(this, 'Events', { busName: EventBackbone.busName(caId) });
     const publisherFn = newFunction('PublishEvents', 'publish-events');
     backbone.attachPublisher(publisherFn, inventory.table);
+    // The inventory summary's counters, kept from the same stream by a consumer of its own.
+    const summarizerFn = newFunction('SummarizeInventory', 'summarize-inventory');
+    inventory.grant(summarizerFn, tableGrants('summarize-inventory'));
+    backbone.attachSummarizer(summarizerFn, inventory.table);
 
     const discovery = new DiscoveryFanOut(this, 'Discovery', { config: config.discovery });
-    const workerFn = newFunction('DiscoveryWorker', 'discovery-worker', 1024, DISCOVERY_WORKER_TIMEOUT_SECONDS);
+    const workerFn = newFunction(
+      'DiscoveryWorker',
+      'discovery-worker',
+      1024,
+      DISCOVERY_WORKER_TIMEOUT_SECONDS,
+      scanNetwork,
+    );
     inventory.grant(workerFn, tableGrants('discovery-worker'));
     discovery.attachWorker(workerFn);
+    // TLS units tell our certificates apart by the CA chain, which the bootstrap writes.
+    workerFn.addEnvironment(ENV.caId, caId);
+    workerFn.node.addDependency(bootstrap);
 
     // Issued identities' risk moves with the clock (renewal due, expiry): a daily sweep reassesses those due.
     const rescoreFn = newFunction('RescoreRisk', 'rescore-risk', undefined, RESCORE_TIMEOUT_SECONDS);
@@ -151,7 +185,14 @@ export class ControlPlaneStack extends Stack {
 
     const functions = new Map<ApiFunctionName, LambdaFunction>();
     for (const [name, access] of Object.entries(API_FUNCTION_ACCESS) as [ApiFunctionName, FunctionAccess][]) {
-      const fn = newFunction(pascal(name), name, name === 'issue-certificate' ? 1024 : undefined);
+      // The starter resolves the TLS targets' names, so it resolves them where the worker will connect.
+      const fn = newFunction(
+        pascal(name),
+        name,
+        name === 'issue-certificate' ? 1024 : undefined,
+        undefined,
+        access.startsDiscovery ? scanNetwork : undefined,
+      );
       inventory.grant(fn, tableGrants(name));
       if (access.signsWithIssuingKey) keys.grantIssue(fn);
       if (access.sealsAnswers) sealKey.grantUse(fn, ENV.sealKeyId);
@@ -224,6 +265,10 @@ export class ControlPlaneStack extends Stack {
       value: backbone.publisherDeadLetters.queueUrl,
       description: 'Stream records the event publisher gave up on, for inspection and redrive',
     });
+    new CfnOutput(this, 'SummaryDeadLetterQueueUrl', {
+      value: backbone.summaryDeadLetters.queueUrl,
+      description: "Stream records the inventory summary's consumer gave up on, for inspection and redrive",
+    });
     new CfnOutput(this, 'IssuingKeyArn', { value: keys.issuingKey.keyArn });
     new CfnOutput(this, 'RootKeyArn', { value: keys.rootKey.keyArn });
 
@@ -281,6 +326,24 @@ function checkCaSettings(ca: {
   if (ca.IssuingValidityDays > ca.RootValidityDays) {
     throw new Error('issuingValidityDays must not exceed rootValidityDays: the issuing CA cannot outlive the root.');
   }
+}
+
+/**
+ * The network of the scanning functions: the given VPC and subnets, and one security group for both. It admits
+ * nothing (Lambda functions take no inbound connections) and allows every outbound connection, since scans dial any
+ * port of any address the configured allowed ranges admit, which the scanner checks on each address it dials.
+ */
+function scanNetworkOf(
+  scope: Construct,
+  network: { readonly vpc: IVpc; readonly subnets?: SubnetSelection },
+): FunctionNetwork {
+  const securityGroup = new SecurityGroup(scope, 'ScanSecurityGroup', {
+    vpc: network.vpc,
+    description:
+      'Discovery scanning functions: no inbound; outbound anywhere (TLS scans dial any port inside discovery.tls.allowedRanges)',
+    allowAllOutbound: true,
+  });
+  return { vpc: network.vpc, securityGroup, ...(network.subnets ? { subnets: network.subnets } : {}) };
 }
 
 function pascal(name: string): string {

@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -15,12 +14,12 @@ import {
   type DiscoveryScopeKey,
   OBSERVATION_SOURCES,
 } from '#lib/domain/discovery.ts';
-import { ConflictError, InternalError } from '#lib/domain/errors.ts';
+import { ConflictError } from '#lib/domain/errors.ts';
 import { identityVersionMismatch } from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { RISK_LEVELS } from '#lib/domain/risk/levels.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
-import { auditEntryPut, cancellationCodes, parseItem } from './dynamodb-items.ts';
+import { auditEntryPut, batchGetAll, cancellationCodes, parseItem } from './dynamodb-items.ts';
 import {
   ALL_BURST_SHARDS,
   BY_SCOPE_INDEX,
@@ -32,10 +31,6 @@ import {
 } from './dynamodb-keys.ts';
 import { mapWithConcurrency } from './map-with-concurrency.ts';
 
-/** BatchGetItem takes at most 100 keys. */
-const BATCH_GET_KEYS = 100;
-/** Unprocessed keys (throttling) are asked for again this many times, with a growing pause. */
-const BATCH_GET_ATTEMPTS = 6;
 /** Writes and shard queries in flight at once. */
 const CONCURRENCY = 8;
 
@@ -103,29 +98,14 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
   }
 
   async getMany(identityIds: readonly string[]): Promise<ReadonlyMap<string, DiscoveredIdentity>> {
-    const found = new Map<string, DiscoveredIdentity>();
-    const unique = [...new Set(identityIds)];
-    for (let start = 0; start < unique.length; start += BATCH_GET_KEYS) {
-      let keys: Record<string, unknown>[] = unique.slice(start, start + BATCH_GET_KEYS).map(discoveredIdentityKey);
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        if (attempt > BATCH_GET_ATTEMPTS) {
-          throw new InternalError(
-            'INVENTORY_THROTTLED',
-            'The inventory could not be read in time; the run retries it.',
-          );
-        }
-        if (attempt > 1) await this.sleep(50 * 2 ** attempt);
-        const out = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const identity = discoveredIdentityFromItem(item);
-          found.set(identity.identityId, identity);
-        }
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
-    return found;
+    const keys = [...new Set(identityIds)].map(discoveredIdentityKey);
+    const items = await batchGetAll(this.doc, this.tableName, keys, this.sleep);
+    return new Map(
+      items.map((item) => {
+        const identity = discoveredIdentityFromItem(item);
+        return [identity.identityId, identity];
+      }),
+    );
   }
 
   async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {

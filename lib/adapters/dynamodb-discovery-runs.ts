@@ -19,8 +19,9 @@ import {
   tallyOf,
 } from '#lib/domain/discovery-run.ts';
 import { ConflictError, NotFoundError } from '#lib/domain/errors.ts';
+import { type LocationScan, TLS_ACCOUNT, TLS_ENDPOINT_OUTCOMES } from '#lib/domain/tls-discovery.ts';
 import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
-import { cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { batchGetAll, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
 import {
   DISCOVERY_RUN_PARTITION,
   discoveryPartKey,
@@ -52,6 +53,20 @@ const partSchema = z.object({
   startedAt: timestamp.optional(),
   finishedAt: timestamp.optional(),
   resumeFrom: z.string().optional(),
+  endpoints: z
+    .array(
+      z.object({
+        location: z.string(),
+        address: z.string().optional(),
+        outcome: z.enum(TLS_ENDPOINT_OUTCOMES),
+        code: z.string().optional(),
+        protocol: z.string().optional(),
+        fingerprintSha256: z.string().optional(),
+        validatesTo: z.enum(['ours', 'system', 'none']).optional(),
+        nameMatches: z.boolean().optional(),
+      }),
+    )
+    .optional(),
 });
 
 /** A part's item read back; `INVENTORY_CORRUPT` if it is not one. */
@@ -105,6 +120,22 @@ function stored(runId: string, part: RunPart): Record<string, unknown> {
     ...Object.fromEntries(Object.entries(part).filter(([, v]) => v !== undefined)),
     ...discoveryPartKey(runId, partKey(part)),
   };
+}
+
+/** A TLS location's scan, kept where its scope's reads are (so its last scan is its scope's last read). */
+const locationScanSchema = z
+  .object({ location: z.string(), finishedAt: timestamp, identityIds: z.array(z.string()).default([]) })
+  .transform(
+    (item): LocationScan => ({
+      location: item.location,
+      scannedAt: item.finishedAt,
+      identityIds: item.identityIds,
+    }),
+  );
+
+/** The scope a TLS location's scans are recorded under. */
+export function locationScope(location: string): DiscoveryScopeKey {
+  return { source: 'tls', account: TLS_ACCOUNT, region: location };
 }
 
 /** Parts written at once when a run starts. */
@@ -182,7 +213,10 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
         await this.sleep(10 * 2 ** attempt * Math.random());
       }
     }
-    if (part.status === 'succeeded' && part.finishedAt !== undefined) await this.recordScopeRead(part, part.finishedAt);
+    // A tls part is a slice of a run's endpoints, not a scope: its locations' scans are recorded one by one.
+    if (part.status === 'succeeded' && part.finishedAt !== undefined && part.source !== 'tls') {
+      await this.recordScopeRead(part, part.finishedAt);
+    }
   }
 
   async recordProgress(runId: string, part: RunPart): Promise<boolean> {
@@ -248,6 +282,29 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
     );
     if (out.Item === undefined) return undefined;
     return parseItem(z.object({ finishedAt: timestamp }), out.Item).finishedAt;
+  }
+
+  async locationScans(locations: readonly string[]): Promise<ReadonlyMap<string, LocationScan>> {
+    const keys = [...new Set(locations)].map((location) => scopeReadKey(locationScope(location)));
+    const items = await batchGetAll(this.doc, this.tableName, keys, this.sleep);
+    const scans = items.map((item) => parseItem(locationScanSchema, item));
+    return new Map(scans.map((scan) => [scan.location, scan]));
+  }
+
+  async recordLocationScans(scans: readonly LocationScan[]): Promise<void> {
+    await mapWithConcurrency(scans, CONCURRENCY, async (scan) => {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...scopeReadKey(locationScope(scan.location)),
+            finishedAt: scan.scannedAt,
+            location: scan.location,
+            identityIds: [...scan.identityIds],
+          },
+        }),
+      );
+    });
   }
 
   async getPart(runId: string, part: Pick<RunPart, 'source' | 'account' | 'region'>): Promise<RunPart | undefined> {

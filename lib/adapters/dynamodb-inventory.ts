@@ -124,6 +124,17 @@ const identitySchema = z.object({
       rules: z.array(z.string()),
     })
     .exactOptional(),
+  servedAt: z
+    .array(
+      z.object({
+        location: z.string(),
+        address: z.string(),
+        protocol: z.string(),
+        validatesTo: z.enum(['ours', 'system', 'none']),
+        nameMatches: z.boolean(),
+      }),
+    )
+    .exactOptional(),
 }) satisfies z.ZodType<IdentityRecord, unknown>;
 
 /** An audit entry as stored; the stream publisher reads the same items. */

@@ -1,4 +1,5 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { InternalError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
@@ -32,4 +33,38 @@ export function auditEntryPut(tableName: string, audit: AuditRecord) {
 /** Why each item of a cancelled transaction failed, in the order of its items (`ConditionalCheckFailed`, …). */
 export function cancellationCodes(error: TransactionCanceledException): (string | undefined)[] {
   return (error.CancellationReasons ?? []).map((reason) => reason.Code);
+}
+
+/** Keys one BatchGetItem asks for (DynamoDB's limit). */
+const BATCH_GET_KEYS = 100;
+/** Rounds of unprocessed keys tried again, backing off, before the read is given up. */
+const BATCH_GET_ATTEMPTS = 6;
+
+/**
+ * Every item of `keys` that exists, strongly consistent, in batches of 100, asking again (backing off) for the keys
+ * DynamoDB leaves unprocessed under throttling.
+ * @throws InternalError `INVENTORY_THROTTLED` when keys are still unprocessed after the retries.
+ */
+export async function batchGetAll(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+  sleep: (ms: number) => Promise<void>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for (let start = 0; start < keys.length; start += BATCH_GET_KEYS) {
+    let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_KEYS);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > BATCH_GET_ATTEMPTS) {
+        throw new InternalError('INVENTORY_THROTTLED', 'The inventory could not be read in time; the run retries it.');
+      }
+      if (attempt > 1) await sleep(50 * 2 ** attempt);
+      const out = await doc.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      items.push(...(out.Responses?.[tableName] ?? []));
+      pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+  }
+  return items;
 }

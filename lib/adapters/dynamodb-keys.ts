@@ -40,6 +40,8 @@ import { RISK_RULES } from '#lib/domain/risk/rules.ts';
  * | the parts of a discovery run          | table   | `DRUNP#<runId>`        | `<source>\|<account>\|<region>`            |
  * | when a scope was last read to its end | table   | `SCOPEREAD#<source>#<account>#<region>` | `READ`                    |
  * | idempotency record by hashed key      | table   | `IDEMPOTENCY#<burst shard>` | `<Powertools' hashed key>`            |
+ * | what the summary counts for an identity | table | `SUMC#<identityId>`    | `SUMC`                                     |
+ * | the summary's counters (one shard)    | table   | `SUMMARY#<burst shard>`| `core`, `<dimension>#<bucket>`             |
  *
  * The expiry index is sparse: only active certificates carry its attributes, and revocation removes them, so the
  * expiry sweep reads only what is due and its cost grows with that number, not with the inventory. Status is part of
@@ -59,6 +61,15 @@ import { RISK_RULES } from '#lib/domain/risk/rules.ts';
  * already hashed key; {@link burstShard}). Writing them costs nothing extra; reading a day of audit entries or of
  * expiries queries its 16 shards together and merges them by sort key, which is the same in every shard.
  * Idempotency records are only ever read by key, and carry `ttl` too.
+ *
+ * The inventory summary (`GET /v1/inventory/summary`) is counters, kept from the table's stream: each identity's
+ * `SUMC#` item holds the counters it is counted in and the version they come from, and each change of it moves the
+ * counters of its identity's burst shard (`SUMMARY#<shard>`), so a burst of 10,000 changes spreads like the listing
+ * indexes' writes. Within a shard's partition, the few counters of the enumerated dimensions (type, source, status,
+ * risk) share the `core` item, and each of the unbounded ones (account, owner, expiry day) is spread over 16 items by a
+ * hash of the counter's name ({@link summaryCounterGroup}): a write costs by the size of the items it touches, and no
+ * item grows towards DynamoDB's 400 KB with the number of accounts or owners. Reading the summary queries the 16
+ * partitions (a few dozen small items each) and sums them.
  */
 
 type IndexDefinition<N extends InventoryIndexName> = Extract<(typeof INVENTORY_TABLE.indexes)[number], { name: N }>;
@@ -107,6 +118,8 @@ const PREFIX = {
   discoveredIdentity: partitionPrefix(TABLE_PARTITIONS.discoveredIdentity),
   discoveryRunParts: partitionPrefix(TABLE_PARTITIONS.discoveryRunParts),
   scopeReads: partitionPrefix(TABLE_PARTITIONS.scopeReads),
+  summaryContribution: partitionPrefix(TABLE_PARTITIONS.summaryContribution),
+  summaryCounters: partitionPrefix(TABLE_PARTITIONS.summaryCounters),
 } as const;
 
 function tableKey(pk: string, sk: string): Record<string, string> {
@@ -426,4 +439,37 @@ export function discoveryPartKey(runId: string, partKey: string): Record<string,
 /** When a scope was last read to its end: one item per scope, written when a part of it succeeds. */
 export function scopeReadKey(scope: { source: string; account: string; region: string }): Record<string, string> {
   return tableKey(`${PREFIX.scopeReads}${scope.source}#${scope.account}#${scope.region}`, 'READ');
+}
+
+/** What the inventory summary counts for one identity: one item per identity. */
+export function summaryContributionKey(identityId: string): Record<string, string> {
+  return tableKey(`${PREFIX.summaryContribution}${identityId}`, 'SUMC');
+}
+
+/** One burst shard's partition of the summary's counters. */
+export function summaryCounterPartition(shard: string): string {
+  return `${PREFIX.summaryCounters}${shard}`;
+}
+
+/** Every partition of the summary's counters, one a shard: reading the summary sums them all. */
+export function summaryCounterPartitions(): string[] {
+  return ALL_BURST_SHARDS.map(summaryCounterPartition);
+}
+
+/** The dimensions with a fixed, small set of values: their counters share one item a shard. */
+const ENUMERATED_DIMENSIONS: readonly string[] = ['type', 'source', 'status', 'risk'];
+
+/**
+ * The item (sort key) of a shard's partition that holds a counter: `core` for the enumerated dimensions, else
+ * `<dimension>#<bucket>`, the bucket one hex digit of a hash of the counter's name (the same name, the same item).
+ */
+export function summaryCounterGroup(counter: string): string {
+  const dimension = counter.slice(0, Math.max(0, counter.indexOf(':')));
+  if (ENUMERATED_DIMENSIONS.includes(dimension)) return 'core';
+  return `${dimension === '' ? 'other' : dimension}#${burstShard(counter)}`;
+}
+
+/** The key of the counter item holding `counter` in a shard. */
+export function summaryCounterKey(shard: string, counter: string): Record<string, string> {
+  return tableKey(summaryCounterPartition(shard), summaryCounterGroup(counter));
 }

@@ -52,6 +52,10 @@ export const TABLE_PARTITIONS = {
   discoveryRuns: 'DRUN',
   discoveryRunParts: 'DRUNP#*',
   scopeReads: 'SCOPEREAD#*',
+  /** What the inventory summary counts for each identity, and from which of its versions. */
+  summaryContribution: 'SUMC#*',
+  /** The inventory summary's counters, one partition per burst shard. */
+  summaryCounters: 'SUMMARY#*',
 } as const;
 export type TablePartition = keyof typeof TABLE_PARTITIONS;
 

@@ -59,6 +59,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   'update-identity': 'inventory:write',
   'import-identities': 'inventory:import',
   'get-consolidation': 'inventory:read',
+  'get-inventory-summary': 'inventory:read',
   'list-policies': 'policy:read',
   'get-policy': 'policy:read',
   'put-policy': 'policy:write',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { expandTargets, parseAllowedRanges } from './tls-targets.ts';
 
 /** The role discovery assumes in an account when its entry names none. */
 export const DEFAULT_DISCOVERY_ROLE_NAME = 'MimDiscoveryReadOnly';
@@ -77,6 +78,50 @@ const accounts = z.union([
   z.strictObject({ organization: z.literal(true) }),
 ]);
 
+/** Allowed ranges of the local plane when the configuration sets none: loopback only. */
+export const LOCAL_TLS_ALLOWED_RANGES: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
+/** `discovery.tls`: the endpoints every run scans, and the only addresses the scanner may ever connect to. */
+const tlsConfig = z
+  .strictObject({
+    targets: z
+      .array(z.string())
+      .max(4096)
+      .default([])
+      .superRefine((targets, ctx) => {
+        try {
+          expandTargets(targets);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .describe(
+        'host:port, ip:port, [ipv6]:port or a CIDR range with a port (10.0.0.0/28:443); at most 4,096 addresses',
+      ),
+    allowedRanges: z
+      .array(z.string())
+      .max(256)
+      .superRefine((ranges, ctx) => {
+        try {
+          parseAllowedRanges(ranges);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      })
+      .optional()
+      .describe('CIDR ranges the scanner may connect to; default 127.0.0.0/8 and ::1/128 locally, none in AWS'),
+    concurrency: z.number().int().min(1).max(256).default(32).describe('endpoints scanned at once by one unit'),
+    connectTimeoutMs: z.number().int().min(100).max(30_000).default(3000),
+    handshakeTimeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  })
+  .default({ targets: [], concurrency: 32, connectTimeoutMs: 3000, handshakeTimeoutMs: 5000 });
+export type TlsDiscoveryConfig = z.output<typeof tlsConfig>;
+
+/** The ranges the scanner may connect to: the configured ones, else loopback locally and nothing in AWS. */
+export function tlsAllowedRanges(config: TlsDiscoveryConfig, where: 'local' | 'aws'): readonly string[] {
+  return config.allowedRanges ?? (where === 'local' ? LOCAL_TLS_ALLOWED_RANGES : []);
+}
+
 /** `discovery` in `mim.config.json`: what is read, where, and how often. */
 export const discoveryConfigSchema = z
   .strictObject({
@@ -113,6 +158,12 @@ export const discoveryConfigSchema = z
           });
         }
       }),
+    tls: tlsConfig,
   })
-  .default({ schedule: 'rate(6 hours)', missingAfterRuns: 2, aws: {} });
+  .default({
+    schedule: 'rate(6 hours)',
+    missingAfterRuns: 2,
+    aws: {},
+    tls: { targets: [], concurrency: 32, connectTimeoutMs: 3000, handshakeTimeoutMs: 5000 },
+  });
 export type DiscoveryConfig = z.output<typeof discoveryConfigSchema>;

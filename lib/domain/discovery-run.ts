@@ -1,4 +1,5 @@
 import type { DiscoverySourceName } from './discovery.ts';
+import type { EndpointReport } from './tls-discovery.ts';
 
 /** Deliveries of a unit before it is given up on (the SQS queue's maxReceiveCount; the local queue's attempts). */
 export const DISCOVERY_MAX_RECEIVES = 3;
@@ -34,6 +35,8 @@ export interface RunPart {
   readonly finishedAt?: string | undefined;
   /** While running: the source's marker after the last page written, where a redelivered unit continues. */
   readonly resumeFrom?: string | undefined;
+  /** A `tls` part that ended: every endpoint it scanned, with its outcome. */
+  readonly endpoints?: readonly EndpointReport[] | undefined;
 }
 
 /** What a run is, apart from its parts. */

@@ -7,8 +7,15 @@ import type { StoredRisk } from './risk/levels.ts';
  * true record of each. Pure types and rules; the sources and the store are adapters.
  */
 
-/** The sources; each is one file under `lib/adapters/discovery/` behind the `DiscoverySource` port. */
-export const DISCOVERY_SOURCES = ['aws-iam', 'aws-acm', 'aws-secrets-manager', 'aws-kms'] as const;
+/**
+ * The sources that read AWS accounts; each is one file under `lib/adapters/discovery/` behind the `DiscoverySource`
+ * port, and a run reads each in every configured account (and region, unless global).
+ */
+export const AWS_DISCOVERY_SOURCES = ['aws-iam', 'aws-acm', 'aws-secrets-manager', 'aws-kms'] as const;
+export type AwsDiscoverySourceName = (typeof AWS_DISCOVERY_SOURCES)[number];
+
+/** Every discovery source: the AWS ones, and `tls`, which scans endpoints (see `lib/domain/tls-discovery.ts`). */
+export const DISCOVERY_SOURCES = [...AWS_DISCOVERY_SOURCES, 'tls'] as const;
 export type DiscoverySourceName = (typeof DISCOVERY_SOURCES)[number];
 
 /** Where an observation comes from: a discovery source, or an import (`POST /v1/identities/import`). */

@@ -25,6 +25,7 @@ export const SOURCE_TYPES: { readonly [S in IdentitySource]: readonly AnyIdentit
   'aws-acm': ['x509-certificate'],
   'aws-secrets-manager': ['secret'],
   'aws-kms': ['kms-key'],
+  tls: ['x509-certificate'],
   import: ['x509-certificate', 'secret', 'api-key', 'ssh-key', 'service-account', 'password'],
 };
 

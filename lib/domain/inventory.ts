@@ -1,6 +1,7 @@
 import type { IdentityAnnotations } from './identity-annotations.ts';
 import type { RevocationReason } from './revocation-reason.ts';
 import type { StoredRisk } from './risk/levels.ts';
+import type { ServedEndpoint } from './tls-discovery.ts';
 
 /** A name a certificate is issued for, exactly as it appears in the subjectAltName extension. */
 export type SubjectAltName =
@@ -77,6 +78,8 @@ export interface IdentityRecord {
   readonly version: number;
   /** Its risk as last assessed (when it was written): what listings filter by and events report. */
   readonly risk?: StoredRisk;
+  /** Where TLS scans last found its certificate served (absent: nowhere scanned). */
+  readonly servedAt?: readonly ServedEndpoint[];
 }
 
 export const AUDIT_ACTIONS = [

@@ -4,6 +4,7 @@ import { ALL_IDENTITY_STATUSES, ALL_IDENTITY_TYPES, IDENTITY_SOURCES } from '#li
 import { EXTENDED_KEY_USAGES, policyDocumentSchema, policyNameSchema } from '#lib/domain/policy.ts';
 import { REQUESTABLE_REVOCATION_REASONS } from '#lib/domain/revocation-reason.ts';
 import { RISK_RULE_CODES } from '#lib/domain/risk/rules.ts';
+import { MAX_SCAN_ADDRESSES } from '#lib/domain/tls-targets.ts';
 
 /**
  * The zod schemas of every route's input, in one place: the handlers validate with them, and the API description is
@@ -133,6 +134,16 @@ export const startDiscoveryRunBody = z.strictObject({
     .refine((list) => new Set(list).size === list.length, 'list each account once')
     .optional()
     .describe('the accounts to read, among those configured; all by default'),
+  tls: z
+    .strictObject({
+      targets: z
+        .array(z.string().min(1).max(300))
+        .min(1)
+        .max(MAX_SCAN_ADDRESSES)
+        .describe('host:port, ip:port, [ipv6]:port or a CIDR range with a port (127.0.0.0/30:8443)'),
+    })
+    .optional()
+    .describe('endpoints this run scans instead of discovery.tls.targets (with "tls" among the sources)'),
 });
 
 /** `If-Match` on an identity: the version (its ETag) the change applies to. */

@@ -39,6 +39,7 @@ export function discoveryRunView(run: DiscoveryRun) {
       counts: p.counts,
       ...(p.startedAt === undefined ? {} : { startedAt: p.startedAt }),
       ...(p.finishedAt === undefined ? {} : { finishedAt: p.finishedAt }),
+      ...(p.endpoints === undefined ? {} : { endpoints: p.endpoints }),
     })),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { routeInputs } from './api-schemas.ts';
+import { inventorySummaryResponse } from './inventory-summary-schema.ts';
 
 /** A route as the route table describes it. */
 export interface RouteDescription {
@@ -22,6 +23,8 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'import-identities':
     'Import identities kept elsewhere: application/x-ndjson, one {"type","pem"|"name",…} a line, up to 10,000 lines',
   'get-consolidation': 'Candidates to merge or retire, grouped, each with why and what to do',
+  'get-inventory-summary':
+    'Counts by type, source, status, risk level and account, the 20 largest owners, and certificate expiry buckets',
   'update-identity': "Set an identity's owner, purpose and tags (If-Match on its version)",
   'list-policies': 'List the issuance policies',
   'get-policy': 'One issuance policy; its version is the ETag',
@@ -31,11 +34,16 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'list-audit-events': "One UTC day's audit entries, oldest first, paginated",
 };
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   // Inputs are described as callers send them (before transforms and defaults are applied).
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' });
   return rest;
 }
+
+/** The success answers described by a schema, by the function serving the route (the others say "Success"). */
+const RESPONSES: Readonly<Record<string, z.ZodType>> = {
+  'get-inventory-summary': inventorySummaryResponse,
+};
 
 function parameters(schema: z.ZodType | undefined, location: 'path' | 'query' | 'header'): unknown[] {
   if (!schema) return [];
@@ -75,6 +83,14 @@ export function buildOpenApiDocument(routes: readonly RouteDescription[], versio
       ],
       responses: { '2XX': { description: 'Success' }, '4XX': errorResponse, '5XX': errorResponse },
     };
+    const answer = RESPONSES[route.function];
+    if (answer) {
+      operation.responses = {
+        '200': { description: 'Success', content: { 'application/json': { schema: jsonSchema(answer, 'output') } } },
+        '4XX': errorResponse,
+        '5XX': errorResponse,
+      };
+    }
     if (inputs.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(inputs.body) } } };
     }

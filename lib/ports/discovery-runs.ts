@@ -1,5 +1,7 @@
 import type { DiscoveryScopeKey } from '#lib/domain/discovery.ts';
 import type { DiscoveryRun, DiscoveryRunSummary, RunPart } from '#lib/domain/discovery-run.ts';
+import type { LocationScan, UnresolvedName } from '#lib/domain/tls-discovery.ts';
+import type { TlsDial } from './tls-scanner.ts';
 
 /**
  * Runs and their parts, as the API reports them. Each part is kept on its own, and the run keeps a tally of its
@@ -26,6 +28,13 @@ export interface DiscoveryRunStore {
   listRuns(limit: number): Promise<DiscoveryRunSummary[]>;
   /** When a part of any run last read this scope to its end (succeeded), or undefined when none has. */
   lastScopeRead(scope: DiscoveryScopeKey): Promise<string | undefined>;
+  /**
+   * The last scan of each of these TLS locations that has one (a location's scan is its scope's read: its
+   * {@link lastScopeRead} is the scan's time, with source `tls`, account `network` and the location as region).
+   */
+  locationScans(locations: readonly string[]): Promise<ReadonlyMap<string, LocationScan>>;
+  /** Records the scans of TLS locations (each replaces the location's previous one). */
+  recordLocationScans(scans: readonly LocationScan[]): Promise<void>;
 }
 
 /** One unit of discovery work: a part of a run, handed to a worker through a queue. */
@@ -35,6 +44,13 @@ export interface DiscoveryUnit {
   readonly account: string;
   readonly region: string;
   readonly roleArn?: string | undefined;
+  /** A `tls` unit's work: the addresses it scans (names were resolved once, when the run started) and the names that did not resolve. */
+  readonly tls?: TlsUnitWork | undefined;
+}
+
+export interface TlsUnitWork {
+  readonly dials: readonly TlsDial[];
+  readonly unresolved: readonly UnresolvedName[];
 }
 
 /** Hands units to workers (SQS in AWS, an in-process queue locally); each is delivered at least once. */

@@ -1,10 +1,4 @@
-import {
-  afterSeen,
-  type DiscoveredIdentity,
-  discoveredIdentityId,
-  type Facts,
-  type Observation,
-} from '#lib/domain/discovery.ts';
+import { afterSeen, type DiscoveredIdentity, discoveredIdentityId, type Observation } from '#lib/domain/discovery.ts';
 import {
   IMPORT_ACCOUNT,
   IMPORT_REGION,
@@ -18,6 +12,7 @@ import { describeCertificate } from '#lib/pki/describe-certificate.ts';
 import { decodePem } from '#lib/pki/pem.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
+import { certificateArn, certificateFacts, certificateName } from './certificate-facts.ts';
 
 export interface ImportIdentitiesDeps {
   readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write'>;
@@ -31,44 +26,18 @@ export interface ImportOutcome {
   readonly unchanged: number;
 }
 
-/** The key type as ACM spells it (`RSA_2048`, `EC_prime256v1`, `ED25519`), so the certificate rules read it alike. */
-function keyAlgorithmOf(certificate: ReturnType<typeof describeCertificate>): string | null {
-  if (certificate.keyAlgorithm === 'RSA' && certificate.keySize !== undefined) return `RSA_${certificate.keySize}`;
-  if (certificate.keyAlgorithm === 'EC' && certificate.keyCurve !== undefined) return `EC_${certificate.keyCurve}`;
-  if (certificate.keyAlgorithm === 'ED25519') return 'ED25519';
-  return null;
-}
-
 /** A certificate line as an observation: keyed by its fingerprint, its facts shaped as ACM's. */
 function certificateObservation(line: Extract<ImportLine, { type: 'x509-certificate' }>, der: Buffer): Observation {
   const certificate = describeCertificate(der);
-  const names = certificate.subjectAltNames.map((name) => name.value);
-  const commonName = /(?:^|,)CN=([^,]+)/.exec(certificate.subject)?.[1];
-  const facts: Facts = {
-    subject: certificate.subject,
-    issuer: certificate.issuer,
-    domainName: names[0] ?? commonName ?? null,
-    subjectAlternativeNames: [...names].sort(),
-    serial: certificate.serialNumber,
-    keyAlgorithm: keyAlgorithmOf(certificate),
-    signatureAlgorithm: certificate.signatureAlgorithm,
-    notBefore: certificate.notBefore,
-    notAfter: certificate.notAfter,
-    fingerprintSha256: certificate.fingerprintSha256,
-    spkiSha256: certificate.spkiSha256,
-    selfSigned: certificate.selfSigned,
-    type: 'IMPORTED',
-    locations: [...(line.locations ?? [])].sort(),
-  };
   return {
     source: 'import',
     type: 'x509-certificate',
-    arn: `sha256:${certificate.fingerprintSha256}`,
-    name: names[0] ?? commonName ?? certificate.fingerprintSha256.slice(0, 16),
+    arn: certificateArn(certificate),
+    name: certificateName(certificate),
     account: IMPORT_ACCOUNT,
     region: IMPORT_REGION,
     tags: line.owner === undefined ? {} : { owner: line.owner },
-    facts,
+    facts: { ...certificateFacts(certificate, 'IMPORTED'), locations: [...(line.locations ?? [])].sort() },
   };
 }
 

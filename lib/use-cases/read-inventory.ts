@@ -4,6 +4,7 @@ import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { AuditRecord, CertificateRecord, IdentityRecord } from '#lib/domain/inventory.ts';
 import { assessRisk, type RiskAssessment } from '#lib/domain/risk/rules.ts';
 import { riskSubjectOfDiscovered, riskSubjectOfIssued } from '#lib/domain/risk/subject.ts';
+import { servedEndpointsOf, servedSummary } from '#lib/domain/tls-discovery.ts';
 import type { CertificateInventory, ListedIdentity, Page } from '#lib/ports/certificate-inventory.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
@@ -49,7 +50,7 @@ export type IdentityDetail =
 export interface GetIdentityDeps {
   readonly inventory: CertificateInventory;
   readonly discovered: DiscoveredInventory;
-  readonly runs: Pick<DiscoveryRunStore, 'lastScopeRead'>;
+  readonly runs: Pick<DiscoveryRunStore, 'lastScopeRead' | 'locationScans'>;
   readonly clock: Clock;
 }
 
@@ -97,12 +98,22 @@ export async function getIdentity(deps: GetIdentityDeps, identityId: string): Pr
 }
 
 /**
- * When a discovered identity was last seen: one no read has missed since, the later of its scope's last read and its
- * own last change; one being missed, what its first miss recorded. An import is seen by no read: none.
+ * When a discovered identity was last seen: one no read has missed since, the later of its scope's last read (for a
+ * certificate on TLS endpoints, the last scan of one of its locations that found it there) and its own last change;
+ * one being missed, what its first miss recorded. An import is seen by no read: none.
  */
 async function lastSeenAtOf(deps: GetIdentityDeps, identity: DiscoveredIdentity): Promise<string | undefined> {
   if (identity.source === 'import') return undefined;
   if (identity.status !== 'active' || identity.missedRuns > 0) return identity.lastSeenAt;
+  if (identity.source === 'tls') {
+    const locations = servedSummary(servedEndpointsOf(identity.facts.endpoints)).locations;
+    const scans = await deps.runs.locationScans(locations);
+    const seen = [...scans.values()]
+      .filter((scan) => scan.identityIds.includes(identity.identityId))
+      .map((scan) => scan.scannedAt)
+      .sort();
+    return lastSeenOf(identity, seen.at(-1));
+  }
   return lastSeenOf(identity, await deps.runs.lastScopeRead({ ...identity, source: identity.source }));
 }
 

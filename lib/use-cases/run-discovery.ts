@@ -1,11 +1,18 @@
-import { DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
+import { AWS_DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '#lib/domain/discovery.ts';
 import { type DiscoveryRun, newRunId, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
+import { TLS_ACCOUNT } from '#lib/domain/tls-discovery.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoveryRunStore, DiscoveryUnit, DiscoveryWorkQueue } from '#lib/ports/discovery-runs.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
 import { discoverScope } from './discover-scope.ts';
+import {
+  type DiscoverTlsEndpointsDeps,
+  discoverTlsEndpoints,
+  planTlsUnits,
+  type TlsScanPlanDeps,
+} from './discover-tls-endpoints.ts';
 
 /** The sources that are read once per account rather than per region. */
 const GLOBAL_SOURCES: ReadonlySet<DiscoverySourceName> = new Set(['aws-iam']);
@@ -25,14 +32,19 @@ export interface StartDiscoveryRunDeps {
   /** Resolves the configured accounts and regions (STS, Organizations), or says why AWS cannot be read. */
   readonly plan: () => Promise<DiscoveryPlan>;
   readonly randomId: () => string;
+  /** TLS scanning: the configured targets, the allowed ranges and the resolver (names are resolved once, here). */
+  readonly tls: TlsScanPlanDeps & { readonly targets: readonly string[] };
 }
 
 /**
- * Starts a run: one part per source, account and region (one per account for IAM), recorded as pending, then handed
- * to the workers as units. A request may narrow the sources and accounts; an account the configuration does not list
- * is refused before anything is written. When AWS cannot be read at all (no credentials), every part is recorded as
- * skipped with the reason, and the run is complete at once.
- * @throws ValidationError `ACCOUNT_NOT_CONFIGURED`.
+ * Starts a run: one part per AWS source, account and region (one per account for IAM), and the TLS scan of the
+ * request's targets (else the configured ones) in parts of at most 256 addresses, recorded as pending, then handed to
+ * the workers as units. A request may narrow the sources and accounts; an account the configuration does not list, or
+ * a TLS target that is malformed, too many or outside the allowed ranges, is refused before anything is written or
+ * scanned. Without sources, a run reads every AWS source, and scans TLS when targets are configured. When AWS cannot
+ * be read at all (no credentials), every AWS part is recorded as skipped with the reason.
+ * @throws ValidationError `ACCOUNT_NOT_CONFIGURED`, `TARGETS_REQUIRED`; TlsTargetError `TARGET_INVALID`,
+ * `TARGETS_TOO_MANY`, `TARGET_NOT_ALLOWED`.
  */
 export async function startDiscoveryRun(
   deps: StartDiscoveryRunDeps,
@@ -41,63 +53,106 @@ export async function startDiscoveryRun(
     readonly trigger: DiscoveryRun['trigger'];
     readonly sources?: readonly DiscoverySourceName[] | undefined;
     readonly accounts?: readonly string[] | undefined;
+    /** TLS targets of this run only (instead of the configured ones). */
+    readonly tlsTargets?: readonly string[] | undefined;
   },
 ): Promise<DiscoveryRun> {
-  const sources = request.sources ?? DISCOVERY_SOURCES;
-  const plan = await deps.plan();
-  const now = deps.clock.now();
-  let parts: RunPart[];
-  if ('unavailable' in plan) {
-    parts = sources.map((source) => ({
-      source,
-      account: request.accounts?.[0] ?? 'unknown',
-      region: 'unknown',
-      status: 'skipped',
-      reason: plan.unavailable,
-      counts: ZERO_COUNTS,
-    }));
-  } else {
-    const known = new Set(plan.accounts.map((a) => a.accountId));
-    const unknown = (request.accounts ?? []).filter((a) => !known.has(a));
-    if (unknown.length > 0) {
-      throw new ValidationError(
-        'ACCOUNT_NOT_CONFIGURED',
-        `Account ${unknown.join(', ')} is not one discovery reads; add it to discovery.aws.accounts in the configuration.`,
-        { details: { accounts: unknown } },
-      );
-    }
-    const accounts = request.accounts
-      ? plan.accounts.filter((a) => request.accounts?.includes(a.accountId))
-      : plan.accounts;
-    parts = accounts.flatMap((account) =>
-      sources.flatMap((source) =>
-        (GLOBAL_SOURCES.has(source) ? [GLOBAL_REGION] : plan.regions).map(
-          (region): RunPart => ({
-            source,
-            account: account.accountId,
-            region,
-            roleArn: account.roleArn,
-            status: 'pending',
-            counts: ZERO_COUNTS,
-          }),
-        ),
-      ),
+  const targets = request.tlsTargets ?? deps.tls.targets;
+  const scanTls = request.sources === undefined ? targets.length > 0 : request.sources.includes('tls');
+  if (request.tlsTargets !== undefined && !scanTls) {
+    throw new ValidationError('TLS_NOT_REQUESTED', 'TLS targets were given, but "tls" is not among the sources.');
+  }
+  if (scanTls && targets.length === 0) {
+    throw new ValidationError(
+      'TARGETS_REQUIRED',
+      'Nothing to scan: give tls.targets in the request, or set discovery.tls.targets in the configuration.',
     );
   }
+  // Every TLS target is checked (and every name resolved) before anything is written.
+  const tlsWork = scanTls ? await planTlsUnits(deps.tls, targets) : [];
+  const awsSources = (request.sources ?? AWS_DISCOVERY_SOURCES).filter((s) => s !== 'tls');
+  const parts: RunPart[] = awsSources.length === 0 ? [] : await awsParts(deps, awsSources, request.accounts);
+  const tlsParts = tlsWork.map(
+    (_work, i): RunPart => ({
+      source: 'tls',
+      account: TLS_ACCOUNT,
+      region: tlsPartName(i, tlsWork.length),
+      status: 'pending',
+      counts: ZERO_COUNTS,
+    }),
+  );
+  const now = deps.clock.now();
   const run: DiscoveryRun = {
     runId: newRunId(now, deps.randomId()),
     startedAt: now.toISOString(),
     startedBy: request.by,
     trigger: request.trigger,
-    parts,
+    parts: [...parts, ...tlsParts],
   };
   await deps.runs.createRun(run);
-  await deps.queue.enqueue(
-    parts
+  await deps.queue.enqueue([
+    ...parts
       .filter((p) => p.status === 'pending')
       .map((p) => ({ runId: run.runId, source: p.source, account: p.account, region: p.region, roleArn: p.roleArn })),
-  );
+    ...tlsParts.map((p, i) => ({
+      runId: run.runId,
+      source: p.source,
+      account: p.account,
+      region: p.region,
+      tls: tlsWork[i],
+    })),
+  ]);
   return run;
+}
+
+/** The name of a run's i-th tls part: `endpoints-<n>-of-<total>`. */
+function tlsPartName(index: number, total: number): string {
+  return `endpoints-${index + 1}-of-${total}`;
+}
+
+/** The parts of the AWS sources: one per source, account and region (IAM once per account), or skipped. */
+async function awsParts(
+  deps: StartDiscoveryRunDeps,
+  sources: readonly DiscoverySourceName[],
+  requestedAccounts: readonly string[] | undefined,
+): Promise<RunPart[]> {
+  const plan = await deps.plan();
+  if ('unavailable' in plan) {
+    return sources.map((source) => ({
+      source,
+      account: requestedAccounts?.[0] ?? 'unknown',
+      region: 'unknown',
+      status: 'skipped',
+      reason: plan.unavailable,
+      counts: ZERO_COUNTS,
+    }));
+  }
+  const known = new Set(plan.accounts.map((a) => a.accountId));
+  const unknown = (requestedAccounts ?? []).filter((a) => !known.has(a));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      'ACCOUNT_NOT_CONFIGURED',
+      `Account ${unknown.join(', ')} is not one discovery reads; add it to discovery.aws.accounts in the configuration.`,
+      { details: { accounts: unknown } },
+    );
+  }
+  const accounts = requestedAccounts
+    ? plan.accounts.filter((a) => requestedAccounts.includes(a.accountId))
+    : plan.accounts;
+  return accounts.flatMap((account) =>
+    sources.flatMap((source) =>
+      (GLOBAL_SOURCES.has(source) ? [GLOBAL_REGION] : plan.regions).map(
+        (region): RunPart => ({
+          source,
+          account: account.accountId,
+          region,
+          roleArn: account.roleArn,
+          status: 'pending',
+          counts: ZERO_COUNTS,
+        }),
+      ),
+    ),
+  );
 }
 
 export interface RunDiscoveryUnitDeps {
@@ -109,6 +164,8 @@ export interface RunDiscoveryUnitDeps {
   readonly missingAfterRuns: number;
   /** Progress is written to the run at most this often. */
   readonly progressEveryMs?: number;
+  /** What a tls unit scans with and writes to (absent: this worker cannot scan, and such a unit's part fails). */
+  readonly tls?: Omit<DiscoverTlsEndpointsDeps, 'runs' | 'clock' | 'missingAfterRuns' | 'discovered'> | undefined;
 }
 
 /** A reason fit for the run report: the public message of our errors, else the error's name and message, bounded. */
@@ -132,6 +189,7 @@ export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: Discove
   await deps.runs.updatePart(unit.runId, { ...base, status: 'running', counts: ZERO_COUNTS, startedAt, resumeFrom });
   let lastProgress = Date.now();
   try {
+    if (unit.source === 'tls') return await runTlsUnit(deps, unit, { ...base, startedAt });
     const source = await deps.sourceFor(unit);
     const counts = await discoverScope(
       { source, inventory: deps.inventory, clock: deps.clock },
@@ -177,6 +235,36 @@ export async function runDiscoveryUnit(deps: RunDiscoveryUnitDeps, unit: Discove
     await deps.runs.updatePart(unit.runId, part);
     return part;
   }
+}
+
+/** A tls unit: scans its endpoints, and records the part with every endpoint's outcome. */
+async function runTlsUnit(
+  deps: RunDiscoveryUnitDeps,
+  unit: DiscoveryUnit,
+  base: Pick<RunPart, 'source' | 'account' | 'region' | 'roleArn' | 'startedAt'>,
+): Promise<RunPart> {
+  if (deps.tls === undefined || unit.tls === undefined) {
+    throw new Error(unit.tls === undefined ? 'The unit names no endpoints.' : 'This worker cannot scan TLS endpoints.');
+  }
+  const outcome = await discoverTlsEndpoints(
+    {
+      ...deps.tls,
+      discovered: deps.inventory,
+      runs: deps.runs,
+      clock: deps.clock,
+      missingAfterRuns: deps.missingAfterRuns,
+    },
+    unit.tls,
+  );
+  const part: RunPart = {
+    ...base,
+    status: 'succeeded',
+    counts: outcome.counts,
+    finishedAt: deps.clock.now().toISOString(),
+    endpoints: outcome.endpoints,
+  };
+  await deps.runs.updatePart(unit.runId, part);
+  return part;
 }
 
 function countsOf(counts: { seen: number; new: number; changed: number; missing: number; reappeared: number }) {

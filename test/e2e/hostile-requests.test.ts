@@ -728,6 +728,29 @@ const MISC_CASES: RefusedCase[] = [
   c('discovery with an unknown field', 400, 'VALIDATION_FAILED', () =>
     api('POST', '/v1/discovery/runs', { body: { regions: ['eu-west-1'] } }),
   ),
+  // TLS targets: the hostile configuration lets the scanner reach 127.0.0.0/30 only, so loopback addresses outside
+  // it stand for every address it must not reach (no test names any other).
+  c('a TLS target outside the allowed ranges', 400, 'TARGET_NOT_ALLOWED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'], tls: { targets: ['127.0.0.9:443'] } } }),
+  ),
+  c('a TLS range reaching past the allowed ranges', 400, 'TARGET_NOT_ALLOWED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'], tls: { targets: ['127.0.0.0/29:443'] } } }),
+  ),
+  c('a TLS target without a port', 400, 'TARGET_INVALID', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'], tls: { targets: ['127.0.0.1'] } } }),
+  ),
+  c('a TLS range with host bits set', 400, 'TARGET_INVALID', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'], tls: { targets: ['127.0.0.1/30:443'] } } }),
+  ),
+  c('TLS targets over 4,096 addresses', 400, 'TARGETS_TOO_MANY', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'], tls: { targets: ['127.0.0.0/19:443'] } } }),
+  ),
+  c('a TLS scan with nothing to scan', 400, 'TARGETS_REQUIRED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['tls'] } }),
+  ),
+  c('TLS targets without the tls source', 400, 'TLS_NOT_REQUESTED', () =>
+    api('POST', '/v1/discovery/runs', { body: { sources: ['aws-kms'], tls: { targets: ['127.0.0.1:443'] } } }),
+  ),
   c('discovery run started by a workload', 403, 'FORBIDDEN', () =>
     api('POST', '/v1/discovery/runs', { body: {}, as: 'payments-api' }),
   ),

@@ -50,6 +50,21 @@ it('discovers as the README says (without AWS credentials here: every part skipp
   expect(stdout).toContain('credentials');
 }, 120_000);
 
+it('scans TLS endpoints as the README says', async () => {
+  const readme = await readFile('README.md', 'utf8');
+  const from = readme.indexOf('## Walk-through: scan TLS endpoints');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(from))?.[1];
+  expect(block).toBeDefined();
+  const script = (block ?? '').replaceAll('http://127.0.0.1:8080', base);
+  const { stdout } = await execFileAsync('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd: dir });
+  expect(stdout).toContain('"status": "completed"');
+  expect(stdout).toMatch(/"location": "127\.0\.0\.1:9443",\s*"outcome": "tls"/);
+  expect(stdout).toMatch(/"location": "127\.0\.0\.2:9443",\s*"outcome": "refused"/);
+  expect(stdout).toContain('"name": "web.local.test"');
+  expect(stdout).toContain('CERT_SELF_SIGNED_ON_ENDPOINT');
+  expect(stdout).toContain('CERT_NAME_MISMATCH');
+}, 120_000);
+
 it('reads and owns the inventory as the README says', async () => {
   const readme = await readFile('README.md', 'utf8');
   const from = readme.indexOf('## Walk-through: read and own the inventory');

@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { type SubnetSelection, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NON_API_FUNCTIONS, ROUTES } from '#functions/routes.ts';
 import { ENV } from '#lib/config/env.ts';
 import { INVENTORY_TABLE } from '#lib/config/inventory-table.ts';
 import type { MimConfigInput } from '#lib/domain/policy.ts';
-import { ControlPlaneStack } from '../../infra/stacks/control-plane-stack.ts';
+import { ControlPlaneStack, type ControlPlaneStackProps } from '../../infra/stacks/control-plane-stack.ts';
 
 /**
  * Security properties of the synthesized stack, read from the template (no whole-template snapshot). One synth per
@@ -52,47 +53,75 @@ let template: Template;
 let resources: Record<string, Resource>;
 let outputs: Record<string, Json>;
 let assemblyDir: string;
-let nagReport: NagReport | undefined;
-let nagFindings: string[];
+let nag: NagResult;
+
+/** cdk-nag's verdict on a synthesized stack. */
+interface NagResult {
+  report: NagReport | undefined;
+  /** The raw findings, before acknowledgements (validateScope only honours un-namespaced ids). */
+  findings: string[];
+}
+
+/**
+ * Synthesizes a control plane stack (beside whatever `prepare` adds to the app) with cdk-nag registered: synth throws
+ * if any finding is not acknowledged, and writes a report. `bundle: false` skips esbuild, for stacks whose bundles
+ * this file does not read.
+ */
+function synthesize(
+  props: Omit<ControlPlaneStackProps, 'config'>,
+  options: { bundle: boolean; prepare?: (app: App) => Partial<ControlPlaneStackProps> },
+) {
+  const app = new App(options.bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  const extra = options.prepare?.(app) ?? {};
+  const stack = new ControlPlaneStack(app, 'Test', { caId: CA_ID, config: CONFIG, ...props, ...extra });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const directory = app.synth().directory;
+  const stackTemplate = Template.fromStack(stack);
+  const report = JSON.parse(readFileSync(join(directory, 'validation-report.json'), 'utf8'));
+  const nagResult: NagResult = {
+    report: report.pluginReports.find((r: NagReport) => r.pluginName === 'AwsSolutions'),
+    findings: new AwsSolutionsChecks(app).validateScope(stack).violations.map((v) => v.ruleName),
+  };
+  return {
+    directory,
+    template: stackTemplate,
+    resources: stackTemplate.toJSON().Resources as Record<string, Resource>,
+    nag: nagResult,
+  };
+}
 
 beforeAll(() => {
-  const app = new App();
-  const stack = new ControlPlaneStack(app, 'Test', { caId: CA_ID, throttle: THROTTLE, config: CONFIG });
-  // With the plugin registered, synth throws if any cdk-nag finding is not acknowledged, and writes a report.
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  assemblyDir = app.synth().directory;
-  template = Template.fromStack(stack);
-  resources = template.toJSON().Resources;
+  const synth = synthesize({ throttle: THROTTLE }, { bundle: true });
+  assemblyDir = synth.directory;
+  template = synth.template;
+  resources = synth.resources;
   outputs = template.toJSON().Outputs;
-  const report = JSON.parse(readFileSync(join(assemblyDir, 'validation-report.json'), 'utf8'));
-  nagReport = report.pluginReports.find((r: NagReport) => r.pluginName === 'AwsSolutions');
-  // The raw findings, before acknowledgements (validateScope only honours un-namespaced ids).
-  nagFindings = new AwsSolutionsChecks(app).validateScope(stack).violations.map((v) => v.ruleName);
+  nag = synth.nag;
 }, 180_000);
 
-function ofType(type: string): [string, Resource][] {
-  return Object.entries(resources).filter(([, r]) => r.Type === type);
+function ofType(type: string, from = resources): [string, Resource][] {
+  return Object.entries(from).filter(([, r]) => r.Type === type);
 }
 
 /** The functions/<name> folder a role belongs to, read from the role description the construct writes. */
-function roleOwner(roleLogicalId: string): string {
-  const description: string = resources[roleLogicalId]?.Properties?.Description ?? '';
+function roleOwner(roleLogicalId: string, from = resources): string {
+  const description: string = from[roleLogicalId]?.Properties?.Description ?? '';
   return /^Execution role of the (\S+) function$/.exec(description)?.[1] ?? roleLogicalId;
 }
 
 /** Our functions (not the Provider framework's), keyed by their functions/<name> folder. */
-function handlerFunctions(): Map<string, Resource> {
+function handlerFunctions(from = resources): Map<string, Resource> {
   const byName = new Map<string, Resource>();
-  for (const [, fn] of ofType('AWS::Lambda::Function')) {
+  for (const [, fn] of ofType('AWS::Lambda::Function', from)) {
     const roleId: string = fn.Properties.Role['Fn::GetAtt'][0];
-    if (roleOwner(roleId) !== roleId) byName.set(roleOwner(roleId), fn);
+    if (roleOwner(roleId, from) !== roleId) byName.set(roleOwner(roleId, from), fn);
   }
   return byName;
 }
 
-function statementsOf(functionName: string): Json[] {
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((r: Json) => roleOwner(r.Ref) === functionName))
+function statementsOf(functionName: string, from = resources): Json[] {
+  return ofType('AWS::IAM::Policy', from)
+    .filter(([, p]) => p.Properties.Roles.some((r: Json) => roleOwner(r.Ref, from) === functionName))
     .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
 }
 
@@ -282,9 +311,14 @@ describe('CA keys', () => {
 });
 
 describe('events backbone', () => {
-  const publisherMappings = () =>
+  const streamMappings = () =>
     ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) =>
       JSON.stringify(m.Properties.EventSourceArn).includes('StreamArn'),
+    );
+  /** The stream mappings of one function (by its functions/<name> folder). */
+  const streamMappingsOf = (name: string) =>
+    streamMappings().filter(
+      ([, m]) => roleOwner(resources[m.Properties.FunctionName.Ref]?.Properties.Role['Fn::GetAtt'][0]) === name,
     );
 
   it("streams the table's committed changes, both images", () => {
@@ -303,7 +337,7 @@ describe('events backbone', () => {
   });
 
   it('feeds the stream to the publisher: partial batch responses, bisection, bounded retries, a dead-letter queue', () => {
-    const mappings = publisherMappings();
+    const mappings = streamMappingsOf('publish-events');
     expect(mappings).toHaveLength(1);
     const mapping = mappings[0]?.[1].Properties;
     expect(mapping).toMatchObject({
@@ -320,9 +354,56 @@ describe('events backbone', () => {
     expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
   });
 
+  it('feeds the same stream to the inventory summary, with the same settings and a dead-letter queue of its own', () => {
+    // Two consumers of the stream, and no other: the publisher and the summarizer.
+    expect(streamMappings()).toHaveLength(2);
+    const mappings = streamMappingsOf('summarize-inventory');
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]?.[1].Properties;
+    expect(mapping).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['InventoryTable', 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 43_200,
+    });
+    const dlqId: string = mapping.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
+    expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
+    expect(dlqId).toMatch(/SummaryDeadLetters/);
+    const publisherDlq = streamMappingsOf('publish-events')[0]?.[1].Properties.DestinationConfig.OnFailure.Destination;
+    expect(publisherDlq['Fn::GetAtt'][0]).not.toBe(dlqId);
+  });
+
+  it('the summarizer reads the stream, dead-letters, and touches only its two summary partitions', () => {
+    const actions = statementsOf('summarize-inventory').flatMap((s) =>
+      ([s.Action].flat() as string[])
+        .filter((a) => !a.startsWith('logs:'))
+        .map((a) =>
+          STREAM_READ_ACTIONS.includes(a) || a.startsWith('sqs:')
+            ? `${a} ${JSON.stringify(s.Resource)}`
+            : `${a} ${[s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']].flat().join(',')}`,
+        ),
+    );
+    expect(actions.sort()).toEqual(
+      [
+        'dynamodb:DescribeStream {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:GetRecords {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:GetShardIterator {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
+        'dynamodb:ListStreams "*"',
+        'dynamodb:GetItem SUMC#*',
+        'dynamodb:PutItem SUMC#*',
+        'dynamodb:UpdateItem SUMMARY#*',
+        expect.stringMatching(/^sqs:GetQueueAttributes .*SummaryDeadLetters/),
+        expect.stringMatching(/^sqs:GetQueueUrl .*SummaryDeadLetters/),
+        expect.stringMatching(/^sqs:SendMessage .*SummaryDeadLetters/),
+      ].sort((a, b) => String(a).localeCompare(String(b))),
+    );
+  });
+
   it('every queue is encrypted and TLS-only; the dead-letter queues are retained', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues.length).toBe(4);
+    expect(queues.length).toBe(5);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
       if (/DeadLetters/.test(id)) expect(queue.DeletionPolicy, id).toBe('Retain');
@@ -354,7 +435,7 @@ describe('events backbone', () => {
     const streamReaders = [...handlerFunctions().keys()].filter((name) =>
       statementsOf(name).some((s) => [s.Action].flat().includes('dynamodb:GetRecords')),
     );
-    expect(streamReaders).toEqual(['publish-events']);
+    expect(streamReaders.sort()).toEqual(['publish-events', 'summarize-inventory']);
   });
 });
 
@@ -477,6 +558,7 @@ describe('functions', () => {
       'get-identity': [ENV.tableName],
       'update-identity': [ENV.tableName],
       'get-consolidation': [ENV.tableName],
+      'get-inventory-summary': [ENV.tableName],
       'import-identities': [ENV.tableName],
       'issue-certificate': [ENV.tableName, ENV.issuingKeyId, ENV.caId],
       'revoke-certificate': [ENV.tableName],
@@ -491,8 +573,9 @@ describe('functions', () => {
       'start-discovery-run': [ENV.tableName, ENV.discoveryQueueUrl],
       'get-discovery-run': [ENV.tableName],
       'list-discovery-runs': [ENV.tableName],
-      'discovery-worker': [ENV.tableName],
+      'discovery-worker': [ENV.tableName, ENV.caId],
       'rescore-risk': [ENV.tableName],
+      'summarize-inventory': [ENV.tableName],
     };
     expect(Object.keys(expected).sort()).toEqual(expectedNames);
     for (const [name, fn] of handlerFunctions()) {
@@ -578,8 +661,16 @@ describe('functions', () => {
         'Query index/byAccount ACCOUNT#*',
         'Query index/byRisk RISK#*',
       ],
-      'get-identity': ['GetItem IDN#*', 'GetItem DID#*', 'GetItem CERT#*', 'GetItem SCOPEREAD#*'],
+      'get-identity': [
+        'GetItem IDN#*',
+        'GetItem DID#*',
+        'GetItem CERT#*',
+        'GetItem SCOPEREAD#*',
+        'BatchGetItem SCOPEREAD#*',
+      ],
       'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
+      // The summary's counters only: never an identity, a contribution record or an index.
+      'get-inventory-summary': ['Query SUMMARY#*'],
       'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*'],
       'update-identity': [
         'GetItem IDN#*',
@@ -601,15 +692,24 @@ describe('functions', () => {
       'list-discovery-runs': ['Query DRUN'],
       'discovery-worker': [
         'BatchGetItem DID#*',
+        'GetItem DID#*',
         'PutItem DID#*',
         'Query index/byScope DSCOPE#*',
         'GetItem DRUNP#*',
         'GetItem SCOPEREAD#*',
+        'BatchGetItem SCOPEREAD#*',
         'PutItem DRUNP#*',
         'PutItem SCOPEREAD#*',
+        // A tls unit: our CA's chain, a certificate of ours found on an endpoint, its identity gaining the endpoint.
+        `GetItem CA#${CA_ID}`,
+        'GetItem CERT#*',
+        'GetItem IDN#*',
+        'PutItem IDN#*',
         'UpdateItem DRUN',
       ],
       'rescore-risk': ['Query POLICY', 'Query index/expiry EXP#*', 'GetItem IDN#*', 'PutItem IDN#*'],
+      // What each identity is counted in (read, replaced), and the counters (ADD): never an identity item.
+      'summarize-inventory': ['GetItem SUMC#*', 'PutItem SUMC#*', 'UpdateItem SUMMARY#*'],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,
@@ -633,10 +733,12 @@ describe('functions', () => {
 
   it('nobody may scan, batch-write, or write the CA chain but the bootstrap; token hashes are read only to spend them', () => {
     const all = expectedNames.flatMap((name) => tableAccessOf(name).map((access) => `${name}: ${access}`));
-    // Batched reads only where a run or an import reads the identities it sees, 100 at a time; no scans, batch
-    // writes or PartiQL.
+    // Batched reads only where a run or an import reads the identities it sees, 100 at a time, and where TLS
+    // locations' last scans are read; no scans, batch writes or PartiQL.
     expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? '')).sort()).toEqual([
       'discovery-worker: BatchGetItem DID#*',
+      'discovery-worker: BatchGetItem SCOPEREAD#*',
+      'get-identity: BatchGetItem SCOPEREAD#*',
       'import-identities: BatchGetItem DID#*',
     ]);
     expect(all.filter((a) => /(Put|Update|Delete)Item CA#/.test(a))).toEqual([`bootstrap-ca: PutItem CA#${CA_ID}`]);
@@ -762,10 +864,11 @@ describe('CA bootstrap', () => {
     expect(roleOwner(resources[target]?.Properties.Role['Fn::GetAtt'][0])).toBe('bootstrap-ca');
   });
 
-  it('deploys the functions that serve or sign with the chain after the bootstrap', () => {
+  it('deploys the functions that serve, sign with or compare with the chain after the bootstrap', () => {
+    const readers = ['get-ca-chain', 'issue-certificate', 'discovery-worker'];
     for (const [name, fn] of handlerFunctions()) {
       const dependsOnChain = fn.DependsOn?.includes('CaBootstrap') ?? false;
-      expect(dependsOnChain, name).toBe(name === 'get-ca-chain' || name === 'issue-certificate');
+      expect(dependsOnChain, name).toBe(readers.includes(name));
     }
   });
 
@@ -808,6 +911,7 @@ describe('outputs', () => {
       'IssuingKeyArn',
       'PublisherDeadLetterQueueUrl',
       'RootKeyArn',
+      'SummaryDeadLetterQueueUrl',
       'TableName',
     ]);
     const location = JSON.stringify(outputs.CaChainLocation.Value);
@@ -820,26 +924,168 @@ describe('outputs', () => {
   });
 });
 
+/** Passes: nothing unacknowledged, every acknowledgement with a written reason, and exactly the known findings. */
+function expectKnownNagFindings({ report, findings }: NagResult): void {
+  expect(report?.conclusion).toBe('success');
+  expect(report?.violations).toEqual([]);
+  for (const suppressed of report?.suppressedViolations ?? []) {
+    expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(60);
+  }
+  const acknowledged = new Set(report?.suppressedViolations.map((s) => s.ruleName));
+  expect([...new Set(findings)].sort()).toEqual([...acknowledged].sort());
+  expect([...acknowledged].map((rule) => rule.replace(/\[.*$/, '')).sort()).toEqual([
+    'AwsSolutions-APIG4',
+    'AwsSolutions-IAM4',
+    'AwsSolutions-IAM5',
+    'AwsSolutions-IAM5',
+    'AwsSolutions-IAM5',
+    'AwsSolutions-L1',
+    'AwsSolutions-SQS3',
+  ]);
+}
+
 describe('cdk-nag AwsSolutions', () => {
   it('passes: nothing unacknowledged, and every acknowledgement carries a written reason', () => {
-    expect(nagReport?.conclusion).toBe('success');
-    expect(nagReport?.violations).toEqual([]);
-    for (const suppressed of nagReport?.suppressedViolations ?? []) {
+    expect(nag.report?.conclusion).toBe('success');
+    expect(nag.report?.violations).toEqual([]);
+    for (const suppressed of nag.report?.suppressedViolations ?? []) {
       expect(suppressed.reason.length, suppressed.ruleName).toBeGreaterThan(60);
     }
   });
 
   it('acknowledges exactly the known findings, and each one it finds', () => {
-    const acknowledged = new Set(nagReport?.suppressedViolations.map((s) => s.ruleName));
-    expect([...new Set(nagFindings)].sort()).toEqual([...acknowledged].sort());
-    expect([...acknowledged].map((rule) => rule.replace(/\[.*$/, '')).sort()).toEqual([
-      'AwsSolutions-APIG4',
-      'AwsSolutions-IAM4',
-      'AwsSolutions-IAM5',
-      'AwsSolutions-IAM5',
-      'AwsSolutions-IAM5',
-      'AwsSolutions-L1',
-      'AwsSolutions-SQS3',
+    expectKnownNagFindings(nag);
+  });
+});
+
+describe('scan network', () => {
+  const VPC_ID = 'vpc-0123456789abcdef0';
+  const PRIVATE_SUBNETS = ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'];
+  const ISOLATED_SUBNETS = ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'];
+  const SCANNERS = ['discovery-worker', 'start-discovery-run'];
+  /** The customer's VPC, imported from literal ids (no lookup: the synth stays offline). */
+  const withVpc =
+    (selection?: { subnets: SubnetSelection }) =>
+    (app: App): Partial<ControlPlaneStackProps> => {
+      const network = new Stack(app, 'Network');
+      Validations.of(network).acknowledge({
+        id: 'CloudFormation-Validate::F0001',
+        reason:
+          'Only holds the reference to an existing VPC that the control plane stack is given, so it has no resources.',
+      });
+      const vpc = Vpc.fromVpcAttributes(network, 'Vpc', {
+        vpcId: VPC_ID,
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+        publicSubnetIds: ['subnet-0ccccccccccccccc1', 'subnet-0ccccccccccccccc2'],
+        privateSubnetIds: PRIVATE_SUBNETS,
+        isolatedSubnetIds: ISOLATED_SUBNETS,
+      });
+      return { scanNetwork: { vpc, ...selection } };
+    };
+  let scan: ReturnType<typeof synthesize>;
+
+  beforeAll(() => {
+    scan = synthesize({}, { bundle: false, prepare: withVpc() });
+  }, 180_000);
+
+  /** Each function's VPC configuration, by functions/<name> folder; functions outside a VPC are left out. */
+  const vpcConfigs = (from: Record<string, Resource>) =>
+    new Map(
+      [...handlerFunctions(from)]
+        .filter(([, fn]) => fn.Properties.VpcConfig !== undefined)
+        .map(([name, fn]) => [name, fn.Properties.VpcConfig]),
+    );
+  /** Every function of the stack with a VPC configuration, the Provider framework's included. */
+  const allInVpc = (from: Record<string, Resource>) =>
+    ofType('AWS::Lambda::Function', from).filter(([, fn]) => fn.Properties.VpcConfig !== undefined);
+
+  it('without it, no function is in a VPC, there is no security group and no role may manage network interfaces', () => {
+    expect(allInVpc(resources)).toEqual([]);
+    expect(ofType('AWS::EC2::SecurityGroup')).toEqual([]);
+    const ec2 = ofType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Json[]).flatMap((s) => [s.Action].flat() as string[]),
+    );
+    expect(ec2.filter((a) => a.startsWith('ec2:'))).toEqual([]);
+  });
+
+  it('puts exactly the worker and the starter in the private subnets, with one security group', () => {
+    const configs = vpcConfigs(scan.resources);
+    expect([...configs.keys()].sort()).toEqual(SCANNERS);
+    expect(allInVpc(scan.resources)).toHaveLength(SCANNERS.length);
+    const [[groupId, group] = []] = ofType('AWS::EC2::SecurityGroup', scan.resources);
+    expect(ofType('AWS::EC2::SecurityGroup', scan.resources)).toHaveLength(1);
+    expect(group?.Properties.VpcId).toBe(VPC_ID);
+    for (const [name, config] of configs) {
+      expect(config.SubnetIds, name).toEqual(PRIVATE_SUBNETS);
+      expect(config.SecurityGroupIds, name).toEqual([{ 'Fn::GetAtt': [groupId, 'GroupId'] }]);
+    }
+  });
+
+  it('the security group admits nothing and lets the scanners connect anywhere', () => {
+    const [[, group] = []] = ofType('AWS::EC2::SecurityGroup', scan.resources);
+    expect(group?.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(ofType('AWS::EC2::SecurityGroupIngress', scan.resources)).toEqual([]);
+    expect(ofType('AWS::EC2::SecurityGroupEgress', scan.resources)).toEqual([]);
+    expect(group?.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '0.0.0.0/0', Description: 'Allow all outbound traffic by default', IpProtocol: '-1' },
+    ]);
+    expect(group?.Properties.GroupDescription).toMatch(/no inbound.*allowedRanges/);
+  });
+
+  it("only Lambda, not the scanners' code, may manage their network interfaces, and before they are created", () => {
+    for (const [name, fn] of handlerFunctions(scan.resources)) {
+      const ec2 = statementsOf(name, scan.resources).filter((s) =>
+        ([s.Action].flat() as string[]).some((a) => a.startsWith('ec2:')),
+      );
+      if (!SCANNERS.includes(name)) {
+        expect(ec2, name).toEqual([]);
+        continue;
+      }
+      const actions = [
+        'ec2:CreateNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:DescribeSubnets',
+        'ec2:DeleteNetworkInterface',
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:UnassignPrivateIpAddresses',
+      ];
+      expect(ec2, name).toEqual([
+        { Effect: 'Allow', Action: actions, Resource: '*' },
+        {
+          Effect: 'Deny',
+          Action: actions,
+          Resource: '*',
+          Condition: { Null: { 'lambda:SourceFunctionArn': 'false' } },
+        },
+      ]);
+      // A policy of its own, which the function waits for: Lambda checks it when it creates the function.
+      const [[policyId] = []] = ofType('AWS::IAM::Policy', scan.resources).filter(
+        ([, p]) =>
+          JSON.stringify(p.Properties.PolicyDocument).includes('ec2:CreateNetworkInterface') &&
+          p.Properties.Roles.some((r: Json) => roleOwner(r.Ref, scan.resources) === name),
+      );
+      expect(fn.DependsOn, name).toContain(policyId);
+    }
+  });
+
+  it('takes the subnets it is given', () => {
+    const isolated = synthesize(
+      {},
+      { bundle: false, prepare: withVpc({ subnets: { subnetType: SubnetType.PRIVATE_ISOLATED } }) },
+    );
+    const configs = vpcConfigs(isolated.resources);
+    expect([...configs.keys()].sort()).toEqual(SCANNERS);
+    for (const [name, config] of configs) expect(config.SubnetIds, name).toEqual(ISOLATED_SUBNETS);
+  }, 180_000);
+
+  it('cdk-nag: acknowledges exactly the known findings, the network interfaces with their own reason', () => {
+    expectKnownNagFindings(scan.nag);
+    const eni = scan.nag.report?.suppressedViolations.filter((s) => /network interfaces/.test(s.reason)) ?? [];
+    expect(new Set(eni.map((s) => s.ruleName))).toEqual(new Set(['AwsSolutions-IAM5[Resource::*]']));
+    const where = eni.flatMap((s) => s.violatingConstructs.map((c) => (c as { constructPath: string }).constructPath));
+    expect(where.sort()).toEqual([
+      'Test/DiscoveryWorker/NetworkInterfaces/Resource',
+      'Test/StartDiscoveryRun/NetworkInterfaces/Resource',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsDiscovery } from '#lib/adapters/discovery/aws-discovery.ts';
-import { DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
+import { AWS_DISCOVERY_SOURCES } from '#lib/domain/discovery.ts';
 import { discoverScope } from '#lib/use-cases/discover-scope.ts';
 import { startFakeAcm } from '../support/fake-acm-server.ts';
 import { startFakeIam } from '../support/fake-iam-server.ts';
@@ -90,7 +90,7 @@ describe('AWS discovery wired from the environment', () => {
     expect(plan).toEqual({ accounts: [{ accountId: ACCOUNT, roleArn: undefined }], regions: [REGION] });
     const inventory = new InMemoryDiscoveredInventory();
     const seen: Record<string, number> = {};
-    for (const source of DISCOVERY_SOURCES) {
+    for (const source of AWS_DISCOVERY_SOURCES) {
       const region = source === 'aws-iam' ? 'global' : REGION;
       const unit = { runId: 'r', source, account: ACCOUNT, region };
       const counts = await discoverScope(

@@ -323,6 +323,7 @@ describe('transactional outbox', () => {
         clock,
         plan: async () => ({ accounts: [{ accountId: account, roleArn: undefined }], regions: ['eu-west-1'] }),
         randomId: () => randomUUID().slice(0, 12),
+        tls: { targets: [], allowedRanges: [], resolve: async () => new Map() },
       },
       { by: 'local:admin', trigger: 'api', sources: ['aws-secrets-manager', 'aws-kms'] },
     );

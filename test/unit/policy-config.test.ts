@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { rateMilliseconds } from '#lib/domain/discovery-config.ts';
+import { rateMilliseconds, tlsAllowedRanges } from '#lib/domain/discovery-config.ts';
 import {
   formatIssues,
   type MimConfigInput,
@@ -330,12 +330,18 @@ describe('errors name the field they are in', () => {
 describe('discovery configuration', () => {
   const withDiscovery = (discovery: unknown) => config([minimalPolicy()], { discovery });
 
-  it('defaults to every 6 hours, missing after 2 runs, the deployment account and region', () => {
+  it('defaults to every 6 hours, missing after 2 runs, the deployment account and region, no TLS targets', () => {
     expect(parseMimConfig(config([minimalPolicy()])).discovery).toEqual({
       schedule: 'rate(6 hours)',
       missingAfterRuns: 2,
       aws: {},
+      tls: { targets: [], concurrency: 32, connectTimeoutMs: 3000, handshakeTimeoutMs: 5000 },
     });
+    // The scanner connects nowhere in AWS until ranges are set; locally, loopback.
+    const tls = parseMimConfig(config([minimalPolicy()])).discovery.tls;
+    expect(tlsAllowedRanges(tls, 'aws')).toEqual([]);
+    expect(tlsAllowedRanges(tls, 'local')).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(tlsAllowedRanges({ ...tls, allowedRanges: ['127.0.0.0/30'] }, 'local')).toEqual(['127.0.0.0/30']);
     expect(parseMimConfig(shipped).discovery.missingAfterRuns).toBeGreaterThan(0);
   });
 
@@ -368,6 +374,12 @@ describe('discovery configuration', () => {
     [{ schedule: 'rate(1 minutes)' }, 'discovery.schedule: write "rate(1 hour)"'],
     [{ schedule: 'rate(2 minutes)' }, 'discovery.schedule: runs at most every 5 minutes'],
     [{ missingAfterRuns: 0 }, 'discovery.missingAfterRuns'],
+    [
+      { tls: { targets: ['127.0.0.1'] } },
+      'discovery.tls.targets: The target "127.0.0.1" is invalid: a port is required',
+    ],
+    [{ tls: { targets: ['127.0.0.0/19:443'] } }, 'discovery.tls.targets: The targets hold 8192 addresses'],
+    [{ tls: { allowedRanges: ['127.0.0.1/8'] } }, 'discovery.tls.allowedRanges: The allowed range "127.0.0.1/8"'],
     [{ aws: { regions: ['Europe'] } }, 'discovery.aws.regions[0]: an AWS region'],
     [
       { aws: { accounts: [{ accountId: '111122223333' }, { accountId: '111122223333' }], externalId: 'x1' } },

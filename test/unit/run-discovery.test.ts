@@ -9,6 +9,7 @@ import {
   ZERO_COUNTS,
 } from '#lib/domain/discovery-run.ts';
 import { ConflictError } from '#lib/domain/errors.ts';
+import type { LocationScan } from '#lib/domain/tls-discovery.ts';
 import type { DiscoveryRunStore, DiscoveryUnit } from '#lib/ports/discovery-runs.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
 import { runDiscoveryUnit, startDiscoveryRun } from '#lib/use-cases/run-discovery.ts';
@@ -52,7 +53,25 @@ class InMemoryRuns implements DiscoveryRunStore {
   async lastScopeRead(scope: Pick<RunPart, 'source' | 'account' | 'region'>) {
     return this.scopeReads.get(partKey(scope));
   }
+  readonly locations = new Map<string, LocationScan>();
+  async locationScans(locations: readonly string[]) {
+    return new Map(
+      locations.flatMap((l) => (this.locations.has(l) ? [[l, this.locations.get(l) as LocationScan]] : [])),
+    );
+  }
+  async recordLocationScans(scans: readonly LocationScan[]) {
+    for (const scan of scans) this.locations.set(scan.location, scan);
+  }
 }
+
+/** Loopback only, as the local plane; names resolve through this map (never the system's resolver). */
+const NAMES: Record<string, string[]> = { 'one.test': ['127.0.0.1'], 'two.test': ['127.0.0.2', '127.0.0.3'] };
+const tls = {
+  targets: [] as string[],
+  allowedRanges: ['127.0.0.0/8', '::1/128'],
+  resolve: async (names: readonly string[]) =>
+    new Map(names.map((n) => [n, NAMES[n] ? { addresses: NAMES[n] } : { code: 'ENOTFOUND' }])),
+};
 
 const clock = { now: () => new Date('2026-11-29T12:00:00.000Z') };
 const plan = async () => ({
@@ -68,7 +87,14 @@ describe('starting a discovery run', () => {
     const runs = new InMemoryRuns();
     const queued: DiscoveryUnit[] = [];
     const run = await startDiscoveryRun(
-      { runs, queue: { enqueue: async (units) => void queued.push(...units) }, clock, plan, randomId: () => 'abc' },
+      {
+        runs,
+        queue: { enqueue: async (units) => void queued.push(...units) },
+        clock,
+        plan,
+        randomId: () => 'abc',
+        tls,
+      },
       { by: 'local:admin', trigger: 'api' },
     );
     expect(run.runId).toBe('20261129T120000Z-abc');
@@ -82,7 +108,7 @@ describe('starting a discovery run', () => {
 
   it('narrows to the sources and accounts asked for, and refuses an account the configuration does not list', async () => {
     const runs = new InMemoryRuns();
-    const deps = { runs, queue: { enqueue: async () => undefined }, clock, plan, randomId: () => 'n' };
+    const deps = { runs, queue: { enqueue: async () => undefined }, clock, plan, randomId: () => 'n', tls };
     const run = await startDiscoveryRun(deps, {
       by: 'x',
       trigger: 'api',
@@ -109,6 +135,7 @@ describe('starting a discovery run', () => {
         clock,
         plan: async () => ({ unavailable: 'No AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID.' }),
         randomId: () => 's',
+        tls,
       },
       { by: 'x', trigger: 'schedule' },
     );
@@ -384,5 +411,111 @@ describe('a unit delivered again', () => {
       'k3 active',
       'k9 active',
     ]);
+  });
+});
+
+describe('starting a run that scans TLS endpoints', () => {
+  const start = (runs: InMemoryRuns, queued: DiscoveryUnit[], request: Parameters<typeof startDiscoveryRun>[1]) =>
+    startDiscoveryRun(
+      { runs, queue: { enqueue: async (units) => void queued.push(...units) }, clock, plan, randomId: () => 't', tls },
+      request,
+    );
+
+  it('resolves names once, keeps a location in one unit, and splits the addresses into units of at most 256', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const run = await start(runs, queued, {
+      by: 'x',
+      trigger: 'api',
+      sources: ['tls'],
+      tlsTargets: ['127.0.1.0/24:8443', '127.0.2.0/31:443', 'two.test:9443', 'gone.test:443', '[::1]:9443'],
+    });
+    expect(run.parts.map((p) => `${p.source} ${p.account} ${p.region}`)).toEqual([
+      'tls network endpoints-1-of-2',
+      'tls network endpoints-2-of-2',
+    ]);
+    const [first, second] = queued;
+    expect(first?.tls?.dials).toHaveLength(256);
+    // The rest: 2 of the /31, both addresses of two.test (with its name, for SNI), and ::1.
+    expect(second?.tls?.dials).toEqual([
+      { address: '127.0.2.0', port: 443 },
+      { address: '127.0.2.1', port: 443 },
+      { host: 'two.test', address: '127.0.0.2', port: 9443 },
+      { host: 'two.test', address: '127.0.0.3', port: 9443 },
+      { address: '::1', port: 9443 },
+    ]);
+    expect(first?.tls?.unresolved).toEqual([
+      { host: 'gone.test', port: 443, outcome: 'unreachable', code: 'ENOTFOUND' },
+    ]);
+  });
+
+  it('refuses, before anything is written, targets outside the ranges, malformed, too many, or none to scan', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const narrow = { ...tls, allowedRanges: ['127.0.0.0/31'] };
+    const startNarrow = (targets: string[]) =>
+      startDiscoveryRun(
+        {
+          runs,
+          queue: { enqueue: async (u) => void queued.push(...u) },
+          clock,
+          plan,
+          randomId: () => 'r',
+          tls: narrow,
+        },
+        { by: 'x', trigger: 'api', sources: ['tls'], tlsTargets: targets },
+      );
+    // Loopback outside the narrowed ranges stands for any address the scanner must not reach.
+    await expect(startNarrow(['127.0.0.9:443'])).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED', status: 400 });
+    await expect(startNarrow(['127.0.0.0/29:443'])).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED' });
+    // A name is judged by the addresses it resolves to.
+    await expect(startNarrow(['two.test:443'])).rejects.toMatchObject({
+      code: 'TARGET_NOT_ALLOWED',
+      details: { target: 'two.test:443', address: '127.0.0.2' },
+    });
+    await expect(startNarrow(['127.0.0.1'])).rejects.toMatchObject({ code: 'TARGET_INVALID', status: 400 });
+    await expect(startNarrow(['127.0.0.0/19:443'])).rejects.toMatchObject({ code: 'TARGETS_TOO_MANY', status: 400 });
+    await expect(
+      startDiscoveryRun(
+        {
+          runs,
+          queue: { enqueue: async () => undefined },
+          clock,
+          plan,
+          randomId: () => 'q',
+          tls: { ...tls, allowedRanges: [] },
+        },
+        { by: 'x', trigger: 'api', sources: ['tls'], tlsTargets: ['127.0.0.1:443'] },
+      ),
+    ).rejects.toMatchObject({ code: 'TARGET_NOT_ALLOWED', message: expect.stringContaining('allowedRanges is empty') });
+    await expect(start(runs, queued, { by: 'x', trigger: 'api', sources: ['tls'] })).rejects.toMatchObject({
+      code: 'TARGETS_REQUIRED',
+    });
+    await expect(
+      start(runs, queued, { by: 'x', trigger: 'api', sources: ['aws-kms'], tlsTargets: ['127.0.0.1:443'] }),
+    ).rejects.toMatchObject({ code: 'TLS_NOT_REQUESTED' });
+    expect(runs.runs.size).toBe(0);
+    expect(queued).toHaveLength(0);
+  });
+
+  it('scans the configured targets in a run of every source, and none when none are configured', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const withTargets = { ...tls, targets: ['one.test:443'] };
+    const run = await startDiscoveryRun(
+      {
+        runs,
+        queue: { enqueue: async (u) => void queued.push(...u) },
+        clock,
+        plan,
+        randomId: () => 'c',
+        tls: withTargets,
+      },
+      { by: 'schedule', trigger: 'schedule' },
+    );
+    expect(run.parts.filter((p) => p.source === 'tls').map((p) => p.region)).toEqual(['endpoints-1-of-1']);
+    expect(queued.at(-1)?.tls?.dials).toEqual([{ host: 'one.test', address: '127.0.0.1', port: 443 }]);
+    const plain = await start(runs, [], { by: 'schedule', trigger: 'schedule' });
+    expect(plain.parts.some((p) => p.source === 'tls')).toBe(false);
   });
 });

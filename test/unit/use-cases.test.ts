@@ -21,7 +21,7 @@ import { InMemoryPolicyStore } from '../support/in-memory-policy-store.ts';
 import { createTestCa, opensslCsr, TEST_POLICIES, type TestCa, tempDir } from '../support/pki-fixtures.ts';
 
 /** No discovery runs on record. */
-const NO_RUNS = { lastScopeRead: async () => undefined };
+const NO_RUNS = { lastScopeRead: async () => undefined, locationScans: async () => new Map() };
 
 /** Use cases with in-memory ports and a fixed clock. */
 
@@ -439,6 +439,7 @@ describe('reading a discovered identity', () => {
     });
     // Seen by its scope's latest successful read: last seen then.
     const runs = {
+      locationScans: async () => new Map(),
       lastScopeRead: async (scope: { source: string; account: string; region: string }) =>
         scope.source === 'aws-kms' && scope.account === '111122223333' && scope.region === 'eu-west-1'
           ? '2026-11-29T18:10:00.000Z'

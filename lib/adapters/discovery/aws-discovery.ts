@@ -76,6 +76,8 @@ export function createAwsDiscovery(options: {
         return createAwsSecretsManagerSource({ client: createSecretsManagerDiscoveryClient(client) });
       case 'aws-kms':
         return createAwsKmsSource({ client: createKmsDiscoveryClient(client) });
+      case 'tls':
+        throw new Error('A tls unit scans its endpoints; it has no AWS source.');
     }
   };
 

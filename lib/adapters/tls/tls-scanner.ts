@@ -5,59 +5,28 @@ import type { IpRange } from '#lib/domain/ip-address.ts';
 import { formatIpAddress, parseIpAddress, unmapIpv4 } from '#lib/domain/ip-address.ts';
 import { checkAllowed, parseAllowedRanges, parseTlsTarget, type TlsEndpoint } from '#lib/domain/tls-targets.ts';
 import { describeCertificate, type PresentedCertificate } from '#lib/pki/describe-certificate.ts';
+import type {
+  NameResolver,
+  Resolution,
+  TlsHandshakeResult,
+  TlsScanFailure,
+  TlsScanner,
+  TlsScanPhase,
+  TlsScanResult,
+  TlsScanTarget,
+} from '#lib/ports/tls-scanner.ts';
 import { mapWithConcurrency } from '../map-with-concurrency.ts';
-import { type ChainTrust, chainTrust, parseCertificatePems } from './chain-trust.ts';
+import { chainTrust, parseCertificatePems } from './chain-trust.ts';
 
 export type { PresentedCertificate } from '#lib/pki/describe-certificate.ts';
+export type {
+  TlsHandshakeResult,
+  TlsScanFailure,
+  TlsScanOutcome,
+  TlsScanPhase,
+  TlsScanResult,
+} from '#lib/ports/tls-scanner.ts';
 export type { ChainTrust } from './chain-trust.ts';
-
-/**
- * What became of one address: `tls` a completed handshake; `refused` a TCP reset to the connection attempt (closed
- * port); `timeout` no connection, handshake or resolution within its timeout; `not-tls` a TCP connection on which no
- * TLS handshake completed (a plain-text service, a TLS alert, a peer that hung up); `unreachable` any other failure to
- * connect, or a name with no address; `not-allowed` never dialled: outside the allowed ranges, or malformed.
- */
-export type TlsScanOutcome = 'tls' | 'refused' | 'timeout' | 'not-tls' | 'unreachable' | 'not-allowed';
-
-/** Where a scan stopped: the guard (`check`), name resolution, TCP connect or the TLS handshake. */
-export type TlsScanPhase = 'check' | 'resolve' | 'connect' | 'handshake';
-
-interface TlsScanTarget {
-  /** The DNS name scanned (sent as SNI), when the endpoint named one. */
-  readonly host?: string;
-  /** The address dialled (or refused); absent only when a name did not resolve. */
-  readonly address?: string;
-  readonly port: number;
-}
-
-/** A completed handshake and what the peer presented. */
-export interface TlsHandshakeResult extends TlsScanTarget {
-  readonly outcome: 'tls';
-  readonly address: string;
-  /** `TLSv1.3`, `TLSv1.2`, … as Node reports it. */
-  readonly protocol: string;
-  /** OpenSSL name of the negotiated cipher suite. */
-  readonly cipher: string;
-  /** The chain as presented: leaf first, then each issuer the peer sent, in issuing order. */
-  readonly chain: readonly PresentedCertificate[];
-  /** Trust the chain leads to by signatures alone (whose CA issued it, expired or not). */
-  readonly chainsTo: ChainTrust;
-  /** Trust a client would grant at scan time: {@link chainsTo} with every certificate on the path within validity. */
-  readonly validatesTo: ChainTrust;
-  /** Name target: the leaf matches the name (DNS SANs only, RFC 6125 wildcards). Address target: an IP SAN matches. */
-  readonly nameMatches: boolean;
-  /** Set when a presented certificate could not be read; `chain` then holds those before it. */
-  readonly error?: { readonly code: 'CERT_UNREADABLE'; readonly message: string };
-}
-
-/** An endpoint that was refused, or did not complete a TLS handshake. */
-export interface TlsScanFailure extends TlsScanTarget {
-  readonly outcome: Exclude<TlsScanOutcome, 'tls'>;
-  /** `code`: Node's error code (`ECONNREFUSED`, `ERR_SSL_WRONG_VERSION_NUMBER`…) or ours (`TARGET_NOT_ALLOWED`…). */
-  readonly error: { readonly code: string; readonly phase: TlsScanPhase; readonly message: string };
-}
-
-export type TlsScanResult = TlsHandshakeResult | TlsScanFailure;
 
 export interface TlsScanOptions {
   /** Only addresses inside these ranges are dialled: checked on each address, after resolution, before connecting. */
@@ -137,20 +106,67 @@ function canonicalAddress(text: string): string | undefined {
   return octets ? formatIpAddress(unmapIpv4(octets)) : undefined;
 }
 
-/** Resolves `name` within `timeoutMs`; the timer is cleared either way. */
-async function resolveWithin(settings: Settings, name: string): Promise<readonly string[]> {
+/** Resolves `name` with `resolve` within `timeoutMs`; the timer is cleared either way. */
+async function resolveWithinMs(
+  resolve: (name: string) => Promise<readonly string[]>,
+  name: string,
+  timeoutMs: number,
+): Promise<readonly string[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(Object.assign(new Error(`resolving ${name} timed out`), { code: 'ETIMEDOUT' })),
-      settings.connectTimeoutMs,
+      timeoutMs,
     );
   });
   try {
-    return await Promise.race([settings.resolve(name), timeout]);
+    return await Promise.race([resolve(name), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+function resolveWithin(settings: Settings, name: string): Promise<readonly string[]> {
+  return resolveWithinMs(settings.resolve, name, settings.connectTimeoutMs);
+}
+
+/**
+ * The system resolver (`dns.lookup`, as connecting would use) over many names, 32 at a time (default), each bounded in
+ * time (default 3,000 ms): each address in canonical text, IPv4-mapped IPv6 written as IPv4, anything else dropped.
+ */
+export function createNameResolver(
+  options: {
+    readonly timeoutMs?: number;
+    readonly concurrency?: number;
+    readonly resolve?: (name: string) => Promise<readonly string[]>;
+  } = {},
+): NameResolver {
+  return async (names) => {
+    const unique = [...new Set(names)];
+    const resolutions = await mapWithConcurrency(
+      unique,
+      options.concurrency ?? 32,
+      async (name): Promise<Resolution> => {
+        try {
+          const addresses = await resolveWithinMs(options.resolve ?? lookupAll, name, options.timeoutMs ?? 3000);
+          return {
+            addresses: addresses.flatMap((text) => {
+              const canonical = canonicalAddress(String(text));
+              return canonical === undefined ? [] : [canonical];
+            }),
+          };
+        } catch (error) {
+          return { code: errorCode(error, 'ENOTFOUND') };
+        }
+      },
+    );
+    return new Map(unique.map((name, i) => [name, resolutions[i] as Resolution]));
+  };
+}
+
+/** The scanner port over {@link scanEndpoints}, with its options fixed (a composition root builds one). */
+export function createTlsScanner(options: TlsScanOptions): TlsScanner {
+  return { scan: (dials) => scanEndpoints(dials, options) };
 }
 
 /** Turns one endpoint into the dials it needs (resolving a name once), or the failure that stops it. */

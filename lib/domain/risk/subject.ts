@@ -1,11 +1,17 @@
 import type { DiscoveredIdentity } from '../discovery.ts';
 import type { CertificateRecord, IdentityRecord } from '../inventory.ts';
+import { servedEndpointsOf, servedSummary } from '../tls-discovery.ts';
 import { certificateViewOfAcmFacts, certificateViewOfRecord } from './certificate-view.ts';
 import type { StoredRisk } from './levels.ts';
 import type { RiskSubject } from './rule.ts';
 import { assessRisk, type RiskAssessment } from './rules.ts';
 
-/** A discovered identity as the rules see it: its facts, and for an ACM certificate the view of them. */
+/**
+ * A discovered identity as the rules see it: its facts, and for a certificate the view of them. ACM's facts are read
+ * as ACM spells them; imported and scanned certificates' facts are shaped as ACM's, with what the certificate itself
+ * says (its key, whether it is self-signed) and where it is served (a scan also says whether each endpoint validates
+ * and matches its name).
+ */
 export function riskSubjectOfDiscovered(identity: DiscoveredIdentity): RiskSubject {
   return {
     identityId: identity.identityId,
@@ -14,26 +20,27 @@ export function riskSubjectOfDiscovered(identity: DiscoveredIdentity): RiskSubje
     status: identity.status,
     owner: identity.owner,
     facts: identity.facts,
-    ...(identity.type === 'x509-certificate' && identity.source === 'aws-acm'
-      ? { certificate: certificateViewOfAcmFacts(identity.facts) }
-      : {}),
-    // An imported certificate's facts are shaped as ACM's, with where it is deployed and what its key is.
-    ...(identity.type === 'x509-certificate' && identity.source === 'import'
-      ? {
-          certificate: {
-            ...certificateViewOfAcmFacts(identity.facts, {
-              servedAt: stringsOf(identity.facts.locations),
-              ...(typeof identity.facts.spkiSha256 === 'string' ? { publicKeySha256: identity.facts.spkiSha256 } : {}),
-            }),
-            ...(typeof identity.facts.selfSigned === 'boolean' ? { selfSigned: identity.facts.selfSigned } : {}),
-          },
-        }
-      : {}),
+    ...(identity.type === 'x509-certificate' ? certificateOf(identity) : {}),
   };
 }
 
-/** An issued identity as the rules see it, with its current certificate when it is known. */
+function certificateOf(identity: DiscoveredIdentity): Pick<RiskSubject, 'certificate'> {
+  const facts = identity.facts;
+  if (identity.source === 'aws-acm') return { certificate: certificateViewOfAcmFacts(facts) };
+  if (identity.source !== 'import' && identity.source !== 'tls') return {};
+  const served = identity.source === 'tls' ? servedSummary(servedEndpointsOf(facts.endpoints)) : undefined;
+  const view = certificateViewOfAcmFacts(facts, {
+    servedAt: served?.locations ?? stringsOf(facts.locations),
+    publicKeySha256: typeof facts.spkiSha256 === 'string' ? facts.spkiSha256 : undefined,
+    chainValid: served?.chainValid,
+    nameMatches: served?.nameMatches,
+  });
+  return { certificate: typeof facts.selfSigned === 'boolean' ? { ...view, selfSigned: facts.selfSigned } : view };
+}
+
+/** An issued identity as the rules see it, with its current certificate when it is known, and where it is served. */
 export function riskSubjectOfIssued(identity: IdentityRecord, certificate: CertificateRecord | undefined): RiskSubject {
+  const served = servedSummary(identity.servedAt ?? []);
   return {
     identityId: identity.identityId,
     type: identity.type,
@@ -41,7 +48,15 @@ export function riskSubjectOfIssued(identity: IdentityRecord, certificate: Certi
     status: identity.status,
     owner: identity.owner,
     facts: {},
-    ...(certificate === undefined ? {} : { certificate: certificateViewOfRecord(certificate) }),
+    ...(certificate === undefined
+      ? {}
+      : {
+          certificate: certificateViewOfRecord(certificate, {
+            servedAt: served.locations,
+            chainValid: served.chainValid,
+            nameMatches: served.nameMatches,
+          }),
+        }),
   };
 }
 

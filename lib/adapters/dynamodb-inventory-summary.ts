@@ -1,0 +1,198 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { InternalError } from '#lib/domain/errors.ts';
+import { parseCounterName, type StoredSummary, summaryDelta } from '#lib/domain/inventory-summary.ts';
+import { type Clock, systemClock } from '#lib/ports/clock.ts';
+import type {
+  InventorySummaryReader,
+  InventorySummaryStore,
+  SummaryApplyOutcome,
+  SummaryChange,
+} from '#lib/ports/inventory-summary.ts';
+import { cancellationCodes, parseItem } from './dynamodb-items.ts';
+import {
+  burstShard,
+  summaryContributionKey,
+  summaryCounterKey,
+  summaryCounterPartitions,
+  TABLE_KEY,
+} from './dynamodb-keys.ts';
+
+/** Attempts of one change that keeps losing races (another writer of its counter items, or of its identity). */
+const APPLY_ATTEMPTS = 8;
+/** The first pause between attempts, in ms; doubled each time, with full jitter. */
+const BASE_DELAY_MS = 20;
+/** The attribute of a counter item saying when a change last moved it. */
+const AS_OF = 'asOf';
+
+const contributionSchema = z.object({
+  counters: z.array(z.string().min(1)),
+  version: z.number().int().nonnegative(),
+});
+
+/** A counter item: its key, when it last moved, and counters (every other attribute, each a number). */
+const counterItemSchema = z
+  .object({
+    [TABLE_KEY.partitionKey]: z.string(),
+    [TABLE_KEY.sortKey]: z.string(),
+    [AS_OF]: z.iso.datetime().optional(),
+  })
+  .catchall(z.number().int());
+
+export interface DynamoDbInventorySummaryOptions {
+  /** When a change is applied: written beside the counters it moves, read back as the summary's `asOf`. */
+  readonly clock?: Clock;
+  /** Pauses between attempts (tests pass one that does not wait). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The inventory summary's counters in the inventory table (keys in `dynamodb-keys.ts`). Each identity has an item
+ * (`SUMC#<id>`) with the counters it is counted in and the version they come from; a change is applied against that
+ * item, not against the stream's image before, so an identity written before the summary existed is counted at its
+ * next write, and a redelivered or out-of-date record is recognized by its version. Applying is one transaction: the
+ * identity's item, on condition that it is still the one read, and an `ADD` of each moved counter on its identity's
+ * burst shard (top-level attributes, the only place `ADD` works). A lost race (the condition, or a transaction
+ * conflict on a counter item other writers move too) reads again and retries, a bounded number of times.
+ */
+export class DynamoDbInventorySummary implements InventorySummaryStore, InventorySummaryReader {
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: DynamoDbInventorySummaryOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  async apply(change: SummaryChange): Promise<SummaryApplyOutcome> {
+    for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
+      if (attempt > 1) await this.sleep(Math.random() * BASE_DELAY_MS * 2 ** (attempt - 1));
+      const stored = await this.storedContribution(change.identityId);
+      if (stored !== undefined && stored.version >= change.version) return 'stale';
+      const delta = summaryDelta(stored?.counters, change.contribution);
+      // The same counters as counted already: nothing to move, and nothing to write (see the use case for why a
+      // version that is not recorded then is still safe).
+      if (Object.keys(delta).length === 0) return 'unchanged';
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [this.contributionPut(change, stored?.version), ...this.counterUpdates(change, delta)],
+          }),
+        );
+        return 'applied';
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const codes = cancellationCodes(error);
+        if (!codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')) throw error;
+      }
+    }
+    throw new InternalError(
+      'SUMMARY_CONTENDED',
+      `The inventory summary could not count identity ${change.identityId} v${change.version}: it kept losing races.`,
+    );
+  }
+
+  async read(): Promise<StoredSummary> {
+    const counters: Record<string, number> = {};
+    let asOf: string | undefined;
+    const partitions = await Promise.all(summaryCounterPartitions().map((partition) => this.queryAll(partition)));
+    for (const item of partitions.flat()) {
+      const parsed = parseItem(counterItemSchema, item);
+      for (const [name, value] of Object.entries(parsed)) {
+        if (typeof value !== 'number' || parseCounterName(name) === undefined) continue;
+        counters[name] = (counters[name] ?? 0) + value;
+      }
+      const moved = parsed[AS_OF];
+      if (typeof moved === 'string' && (asOf === undefined || moved > asOf)) asOf = moved;
+    }
+    return { counters, ...(asOf === undefined ? {} : { asOf }) };
+  }
+
+  /** The counters an identity is counted in, and from which version; undefined when it is not counted yet. */
+  private async storedContribution(identityId: string): Promise<z.infer<typeof contributionSchema> | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: summaryContributionKey(identityId), ConsistentRead: true }),
+    );
+    return out.Item === undefined ? undefined : parseItem(contributionSchema, out.Item);
+  }
+
+  /** The identity's item at this version, on condition that it is still the one the delta was taken against. */
+  private contributionPut(change: SummaryChange, storedVersion: number | undefined) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...summaryContributionKey(change.identityId),
+          counters: [...change.contribution],
+          version: change.version,
+          updatedAt: this.clock.now().toISOString(),
+        },
+        ...(storedVersion === undefined
+          ? {
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+            }
+          : {
+              ConditionExpression: '#version = :stored',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':stored': storedVersion },
+            }),
+      },
+    };
+  }
+
+  /** One `ADD` per counter item the delta touches, on the identity's burst shard; each also records when it moved. */
+  private counterUpdates(change: SummaryChange, delta: Readonly<Record<string, number>>) {
+    const shard = burstShard(change.identityId);
+    const byItem = new Map<string, { key: Record<string, string>; counters: [string, number][] }>();
+    for (const [name, by] of Object.entries(delta)) {
+      const key = summaryCounterKey(shard, name);
+      const id = `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
+      const entry = byItem.get(id) ?? { key, counters: [] };
+      entry.counters.push([name, by]);
+      byItem.set(id, entry);
+    }
+    const at = this.clock.now().toISOString();
+    return [...byItem.values()].map(({ key, counters }) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: key,
+        // Counter names hold any owner or account text: always through placeholders.
+        UpdateExpression: `SET #asOf = :asOf ADD ${counters.map((_, i) => `#c${i} :c${i}`).join(', ')}`,
+        ExpressionAttributeNames: {
+          '#asOf': AS_OF,
+          ...Object.fromEntries(counters.map(([name], i) => [`#c${i}`, name])),
+        },
+        ExpressionAttributeValues: {
+          ':asOf': at,
+          ...Object.fromEntries(counters.map(([, by], i) => [`:c${i}`, by])),
+        },
+      },
+    }));
+  }
+
+  /** Every item of one counter partition (a few dozen small items: one page, as a rule). */
+  private async queryAll(partition: string): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+          ExpressionAttributeValues: { ':pk': partition },
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      out.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return out;
+  }
+}
