@@ -34,7 +34,7 @@ const NO_TLS = { targets: [], allowedRanges: [], resolve: async () => new Map() 
 const PARTITION_ATTRIBUTES = [INVENTORY_TABLE.partitionKey, ...INVENTORY_TABLE.indexes.map((i) => i.partitionKey)];
 
 /** Counts the writes reaching DynamoDB, and those per partition of the table and of each index. */
-function countWrites(client: DynamoDBClient) {
+export function countWrites(client: DynamoDBClient) {
   const counts = { writes: 0, byPartition: new Map<string, number>() };
   const bump = (key: string | undefined) => {
     if (key !== undefined) counts.byPartition.set(key, (counts.byPartition.get(key) ?? 0) + 1);

@@ -1,8 +1,15 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:tls';
 import { pathToFileURL } from 'node:url';
-import { scanEndpoints } from '#lib/adapters/tls/tls-scanner.ts';
+import { createDocumentClient, createTableIfMissing } from '#lib/adapters/dynamodb-client.ts';
+import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
+import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
+import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { createTlsScanner, scanEndpoints } from '#lib/adapters/tls/tls-scanner.ts';
+import { discoverTlsEndpoints, planTlsUnits } from '#lib/use-cases/discover-tls-endpoints.ts';
+import { startDynamoDbLocal } from '../infra/local/dynamodb-local.ts';
 import { makeTestCertificates } from '../test/support/tls-servers.ts';
+import { countWrites } from './discovery.ts';
 import { fmt, percentile } from './stats.ts';
 
 /**
@@ -54,9 +61,58 @@ export async function benchTlsScan(): Promise<void> {
       'tls scan: reference — the issue names none; a 4,096-address run at this rate takes ' +
         `${fmt(4096 / median, 1)} s on loopback (real networks add their round trips and timeouts).`,
     );
+    await benchTlsDiscovery(ports, certificates.root.pem);
   } finally {
     for (const server of servers) server.close();
     await rm(certificates.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same 256 endpoints as a `tls` discovery unit into DynamoDB Local, twice: the first run records the certificate
+ * (one identity, served at 256 locations) and each location's scan; the second, over the unchanged endpoints, writes no
+ * identity, only the locations' scans.
+ */
+async function benchTlsDiscovery(ports: readonly number[], rootPem: string): Promise<void> {
+  const dynamo = await startDynamoDbLocal({});
+  try {
+    const { client, doc } = createDocumentClient({ endpoint: dynamo.endpoint });
+    await createTableIfMissing(client, 'bench-tls');
+    const counts = countWrites(client);
+    const allowedRanges = ['127.0.0.0/8'];
+    const [work] = await planTlsUnits(
+      { allowedRanges, resolve: async () => new Map() },
+      ports.map((port) => `127.0.0.1:${port}`),
+    );
+    if (work === undefined) throw new Error('no unit planned');
+    const deps = {
+      scanner: createTlsScanner({ allowedRanges, trustedCaPems: [rootPem] }),
+      discovered: new DynamoDbDiscoveredInventory(doc, 'bench-tls'),
+      issued: new DynamoDbInventory(doc, 'bench-tls'),
+      runs: new DynamoDbDiscoveryRuns(doc, 'bench-tls'),
+      clock: { now: () => new Date() },
+      missingAfterRuns: 2,
+    };
+    for (const label of ['first run', 'unchanged run']) {
+      const before = counts.writes;
+      counts.byPartition.clear();
+      const started = performance.now();
+      const outcome = await discoverTlsEndpoints(deps, work);
+      const seconds = (performance.now() - started) / 1000;
+      const scans = [...counts.byPartition].filter(([key]) => key.includes('=SCOPEREAD#'));
+      const scanWrites = scans.reduce((sum, [, n]) => sum + n, 0);
+      console.log(
+        `tls discovery ${label}: ${work.dials.length} endpoints in ${fmt(seconds, 2)} s = ` +
+          `${fmt(work.dials.length / seconds)} endpoints/s; ${fmt(counts.writes - before - scanWrites)} identity writes ` +
+          `(new ${outcome.counts.new}, changed ${outcome.counts.changed}) + ${fmt(scanWrites)} location scans`,
+      );
+    }
+    console.log(
+      'tls discovery: reference — an unchanged scan writes no identity; its bookkeeping is one write per location ' +
+        '(when it was scanned, what it served), as an AWS source writes one per scope.',
+    );
+  } finally {
+    await dynamo.stop();
   }
 }
 

@@ -82,7 +82,11 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   // The summary's counters of every burst shard, summed (a Query of each shard's partition).
   'get-inventory-summary': [{ actions: ['Query'], partitions: ['summaryCounters'] }],
   // The identities of an import: read in batches, written when new or changed.
-  'import-identities': [{ actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] }],
+  'import-identities': [
+    { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
+    // An imported certificate is filed under its public key; who else holds the key is read to count the sharers.
+    { actions: ['PutItem', 'Query'], partitions: ['keyHolders'] },
+  ],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],
   'put-policy': PUT_POLICY,
@@ -126,6 +130,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     // serial) and its identity, rewritten with where it is served and its risk reassessed.
     { actions: ['GetItem'], partitions: ['caChain', 'certificate'] },
     { actions: ['GetItem', 'PutItem'], partitions: ['identity'] },
+    // A scanned certificate is filed under its public key; who else holds the key is read to count the sharers.
+    { actions: ['PutItem', 'Query'], partitions: ['keyHolders'] },
   ],
   // The daily risk sweep: the policies (the longest renewal window), the certificates due in it, their identities
   // (read, and rewritten when their assessment moved).

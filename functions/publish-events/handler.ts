@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { EventPublisher, StreamedChange } from '#lib/ports/event-publisher.ts';
 import { publishCommittedChanges } from '#lib/use-cases/publish-committed-changes.ts';
+import { batchResponse, readStreamBatch } from '../shared/stream-batch.ts';
 
 export interface PublishEventsDeps {
   readonly publisher: EventPublisher;
@@ -18,20 +19,10 @@ export interface PublishEventsDeps {
  */
 export function makePublishEventsHandler(deps: PublishEventsDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const changes: StreamedChange[] = [];
-    let unreadable: string | undefined;
-    for (const record of event.Records) {
-      try {
-        changes.push(deps.readRecord(record));
-      } catch (error) {
-        unreadable = record.dynamodb?.SequenceNumber ?? record.eventID ?? '';
-        deps.logger.error('stream record unreadable', { eventId: record.eventID, position: unreadable, error });
-        break;
-      }
-    }
+    const { changes, unreadable } = readStreamBatch(event.Records, deps.readRecord, deps.logger);
     const { resumeAt, published } = await publishCommittedChanges(deps, changes);
     const retryFrom = resumeAt ?? unreadable;
     deps.logger.info('stream batch published', { records: event.Records.length, published, retryFrom });
-    return { batchItemFailures: retryFrom === undefined ? [] : [{ itemIdentifier: retryFrom }] };
+    return batchResponse(retryFrom);
   };
 }

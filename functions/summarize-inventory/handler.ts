@@ -3,6 +3,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
 import type { InventorySummaryStore } from '#lib/ports/inventory-summary.ts';
 import { summarizeCommittedChanges } from '#lib/use-cases/summarize-committed-changes.ts';
+import { batchResponse, readStreamBatch } from '../shared/stream-batch.ts';
 
 export interface SummarizeInventoryDeps {
   readonly summary: InventorySummaryStore;
@@ -21,17 +22,7 @@ export interface SummarizeInventoryDeps {
  */
 export function makeSummarizeInventoryHandler(deps: SummarizeInventoryDeps) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const changes: StreamedChange[] = [];
-    let unreadable: string | undefined;
-    for (const record of event.Records) {
-      try {
-        changes.push(deps.readRecord(record));
-      } catch (error) {
-        unreadable = record.dynamodb?.SequenceNumber ?? record.eventID ?? '';
-        deps.logger.error('stream record unreadable', { eventId: record.eventID, position: unreadable, error });
-        break;
-      }
-    }
+    const { changes, unreadable } = readStreamBatch(event.Records, deps.readRecord, deps.logger);
     const { resumeAt, counts, failures } = await summarizeCommittedChanges(deps, changes);
     for (const failure of failures) {
       deps.logger.error('identity not counted', {
@@ -42,6 +33,6 @@ export function makeSummarizeInventoryHandler(deps: SummarizeInventoryDeps) {
     }
     const retryFrom = resumeAt ?? unreadable;
     deps.logger.info('stream batch summarized', { records: event.Records.length, ...counts, retryFrom });
-    return { batchItemFailures: retryFrom === undefined ? [] : [{ itemIdentifier: retryFrom }] };
+    return batchResponse(retryFrom);
   };
 }

@@ -25,6 +25,8 @@ import {
   BY_SCOPE_INDEX,
   discoveredIdentityKey,
   identityIndexAttributes,
+  keyHolderKey,
+  keyHoldersPartition,
   scopeIndexAttributes,
   scopePartition,
   TABLE_KEY,
@@ -70,6 +72,7 @@ const identitySchema = z.object({
       rules: z.array(z.string()),
     })
     .exactOptional(),
+  sharedKeyCount: z.number().int().positive().exactOptional(),
 });
 
 /** A discovered identity item read back (from the table or a stream image), parsed; `INVENTORY_CORRUPT` if not. */
@@ -108,6 +111,21 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
     );
   }
 
+  async keyHolders(spkiSha256: string): Promise<readonly string[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey, '#sk': TABLE_KEY.sortKey },
+        ExpressionAttributeValues: { ':pk': keyHoldersPartition(spkiSha256) },
+        ProjectionExpression: '#sk',
+        ConsistentRead: true,
+        Limit: 1000,
+      }),
+    );
+    return (out.Items ?? []).map((item) => String(item[TABLE_KEY.sortKey]));
+  }
+
   async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {
     // Shards are read a few at a time; each yields its pages as they come.
     const shards = ALL_BURST_SHARDS.map((shard) => scopePartition(scope, shard));
@@ -121,6 +139,13 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
     await mapWithConcurrency(identities, CONCURRENCY, async (identity) => {
       try {
         await this.doc.send(new PutCommand(this.versionedPut(identity)));
+        const spki = identity.type === 'x509-certificate' ? identity.facts.spkiSha256 : undefined;
+        if (typeof spki === 'string' && /^[0-9a-f]{64}$/.test(spki)) {
+          // Filed under its key (idempotent): who else holds the key is one Query.
+          await this.doc.send(
+            new PutCommand({ TableName: this.tableName, Item: keyHolderKey(spki, identity.identityId) }),
+          );
+        }
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;
         throw new ConflictError(

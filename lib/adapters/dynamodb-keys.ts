@@ -103,6 +103,7 @@ export type KeyedIndex =
 
 /** Key prefixes, from the partition declarations the stack's grants are made of. */
 const PREFIX = {
+  keyHolders: partitionPrefix(TABLE_PARTITIONS.keyHolders),
   certificate: partitionPrefix(TABLE_PARTITIONS.certificate),
   identity: partitionPrefix(TABLE_PARTITIONS.identity),
   audit: partitionPrefix(TABLE_PARTITIONS.audit),
@@ -472,4 +473,16 @@ export function summaryCounterGroup(counter: string): string {
 /** The key of the counter item holding `counter` in a shard. */
 export function summaryCounterKey(shard: string, counter: string): Record<string, string> {
   return tableKey(summaryCounterPartition(shard), summaryCounterGroup(counter));
+}
+
+/**
+ * A certificate identity under its public key: `SPKI#<sha256 hex> / <identityId>`. Who else holds a key is one Query
+ * of its partition (a key is shared by a handful of certificates, never a hot partition).
+ */
+export function keyHolderKey(spkiSha256: string, identityId: string): Record<string, string> {
+  return tableKey(keyHoldersPartition(spkiSha256), identityId);
+}
+
+export function keyHoldersPartition(spkiSha256: string): string {
+  return `${PREFIX.keyHolders}${spkiSha256}`;
 }

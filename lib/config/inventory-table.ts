@@ -56,6 +56,8 @@ export const TABLE_PARTITIONS = {
   summaryContribution: 'SUMC#*',
   /** The inventory summary's counters, one partition per burst shard. */
   summaryCounters: 'SUMMARY#*',
+  /** Certificates by public key (SHA-256 of the SubjectPublicKeyInfo): one item per certificate identity. */
+  keyHolders: 'SPKI#*',
 } as const;
 export type TablePartition = keyof typeof TABLE_PARTITIONS;
 

@@ -139,6 +139,11 @@ export interface DiscoveredIdentity extends Observation {
   readonly version: number;
   /** Its risk as last assessed (when it was written): what listings filter by and events report. */
   readonly risk?: StoredRisk;
+  /**
+   * A certificate: how many other certificates in the inventory carry its public key (see
+   * `lib/use-cases/shared-keys.ts`); absent when none do or it is not known.
+   */
+  readonly sharedKeyCount?: number;
 }
 
 /** What a write did to an identity, for counts and events. */

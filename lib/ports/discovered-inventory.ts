@@ -13,6 +13,11 @@ export interface DiscoveredInventory {
   /** Every identity of a scope, page by page. */
   listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]>;
   /**
+   * The certificate identities filed under this public key (lower-case hex SHA-256 of the SubjectPublicKeyInfo), at
+   * most 1,000. A certificate identity whose facts carry `spkiSha256` is filed there by {@link write}.
+   */
+  keyHolders(spkiSha256: string): Promise<readonly string[]>;
+  /**
    * Writes each identity on condition that its stored version is the one before (absent for version 1).
    * @throws ConflictError `CONCURRENT_UPDATE` when another writer got there first: the unit of work is retried.
    */

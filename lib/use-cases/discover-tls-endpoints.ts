@@ -41,6 +41,7 @@ import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import type { DiscoveryRunStore, TlsUnitWork } from '#lib/ports/discovery-runs.ts';
 import type { NameResolver, Resolution, TlsDial, TlsScanner } from '#lib/ports/tls-scanner.ts';
 import { certificateArn, certificateFacts, certificateName } from './certificate-facts.ts';
+import { refreshSharedKeys } from './shared-keys.ts';
 
 /** At most this many addresses of one name are scanned (in resolver order). */
 const MAX_ADDRESSES_PER_NAME = 16;
@@ -129,7 +130,7 @@ export async function planTlsUnits(deps: TlsScanPlanDeps, targets: readonly stri
 
 export interface DiscoverTlsEndpointsDeps {
   readonly scanner: TlsScanner;
-  readonly discovered: Pick<DiscoveredInventory, 'get' | 'write'>;
+  readonly discovered: Pick<DiscoveredInventory, 'get' | 'getMany' | 'write' | 'keyHolders'>;
   readonly issued: Pick<CertificateInventory, 'getCertificate' | 'getIdentity' | 'recordRiskUpdate'>;
   readonly runs: Pick<DiscoveryRunStore, 'locationScans' | 'recordLocationScans'>;
   readonly clock: Clock;
@@ -298,6 +299,11 @@ export async function discoverTlsEndpoints(deps: DiscoverTlsEndpointsDeps, work:
     identityIds: [...ids].sort(),
   }));
   await deps.runs.recordLocationScans(scans);
+  // Certificates of others seen here: each holder of their keys learns how many certificates share them.
+  const keys = [...sightings]
+    .filter(([fingerprint]) => isDiscoveredIdentityId(owner.get(fingerprint) ?? ''))
+    .map(([, sighting]) => sighting.leaf.spkiSha256);
+  writes += await refreshSharedKeys(deps, keys, at);
   return { counts, endpoints, writes: writes + scans.length };
 }
 

@@ -13,9 +13,10 @@ import { decodePem } from '#lib/pki/pem.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 import { certificateArn, certificateFacts, certificateName } from './certificate-facts.ts';
+import { refreshSharedKeys } from './shared-keys.ts';
 
 export interface ImportIdentitiesDeps {
-  readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write'>;
+  readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write' | 'keyHolders'>;
   readonly clock: Clock;
 }
 
@@ -108,5 +109,12 @@ export async function importIdentities(deps: ImportIdentitiesDeps, text: string)
     }
     if (writes.length > 0) await deps.discovered.write(writes);
   }
+  // Certificates filed under a key another certificate holds: each holder learns how many share it.
+  const written = [...observations.values()].filter((o) => o.type === 'x509-certificate');
+  await refreshSharedKeys(
+    deps,
+    written.flatMap((o) => (typeof o.facts.spkiSha256 === 'string' ? [o.facts.spkiSha256] : [])),
+    at,
+  );
   return { lines: lines.length, created, changed, unchanged: ids.length - created - changed };
 }

@@ -671,7 +671,7 @@ describe('functions', () => {
       'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
       // The summary's counters only: never an identity, a contribution record or an index.
       'get-inventory-summary': ['Query SUMMARY#*'],
-      'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*'],
+      'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*', 'PutItem SPKI#*', 'Query SPKI#*'],
       'update-identity': [
         'GetItem IDN#*',
         'GetItem DID#*',
@@ -705,6 +705,8 @@ describe('functions', () => {
         'GetItem CERT#*',
         'GetItem IDN#*',
         'PutItem IDN#*',
+        'PutItem SPKI#*',
+        'Query SPKI#*',
         'UpdateItem DRUN',
       ],
       'rescore-risk': ['Query POLICY', 'Query index/expiry EXP#*', 'GetItem IDN#*', 'PutItem IDN#*'],

@@ -1,12 +1,15 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
 import { assessRisk } from '#lib/domain/risk/rules.ts';
 import { riskSubjectOfDiscovered } from '#lib/domain/risk/subject.ts';
+import { consolidationReport } from '#lib/use-cases/consolidation.ts';
 import { importIdentities } from '#lib/use-cases/import-identities.ts';
 import { listIdentities } from '#lib/use-cases/read-inventory.ts';
 import { countItems, type FreshTable, freshTable } from '../support/dynamodb.ts';
+import { run } from '../support/pki-fixtures.ts';
 import { makeTestCertificates, type TestCertificates } from '../support/tls-servers.ts';
 
 /**
@@ -84,5 +87,42 @@ describe('importing identities', () => {
       details: { lines: [{ line: 2, field: 'pem', reason: expect.any(String) }] },
     });
     expect(await countItems(table.client, table.tableName)).toBe(before);
+  });
+});
+
+describe('certificates sharing a key pair', () => {
+  it('each holder learns how many others share its key: CERT_SHARED_KEY fires, and consolidation groups them', async () => {
+    const shared = await freshTable();
+    const discovered = new DynamoDbDiscoveredInventory(shared.doc, shared.tableName);
+    // A second certificate made with the good leaf's own key.
+    const twinPem = await run(
+      'openssl',
+      ['req', '-x509', '-key', join(certificates.dir, 'good.key'), '-subj', '/CN=twin.test', '-days', '30'],
+      certificates.dir,
+    );
+    const line = (pem: string, owner: string) => ({ type: 'x509-certificate', pem, owner });
+    await importIdentities({ discovered, clock }, ndjson(line(certificates.good.pem, 'web')));
+    const inventory = new DynamoDbInventory(shared.doc, shared.tableName);
+    const sharing = () => listIdentities({ inventory }, { rule: 'CERT_SHARED_KEY' }, { limit: 10 });
+    expect((await sharing()).items).toHaveLength(0);
+
+    await importIdentities({ discovered, clock }, ndjson(line(twinPem, 'web')));
+    const found = (await sharing()).items.map((i) => i.name).sort();
+    expect(found).toEqual(['good.test', 'twin.test']);
+    const detail = await discovered.get((await sharing()).items[0]?.identityId ?? '');
+    expect(detail?.sharedKeyCount).toBe(1);
+    const report = await consolidationReport({ inventory });
+    const group = report.groups.find((g) => g.kind === 'shared-keys');
+    expect(
+      Object.values(group?.byAccount ?? {})
+        .flat()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(['good.test', 'twin.test']);
+
+    // The same import again writes nothing more.
+    const items = await countItems(shared.client, shared.tableName);
+    await importIdentities({ discovered, clock }, ndjson(line(twinPem, 'web')));
+    expect(await countItems(shared.client, shared.tableName)).toBe(items);
   });
 });

@@ -21,6 +21,13 @@ export class InMemoryDiscoveredInventory implements DiscoveredInventory {
     return found;
   }
 
+  async keyHolders(spkiSha256: string): Promise<readonly string[]> {
+    return [...this.items.values()]
+      .filter((i) => i.type === 'x509-certificate' && i.facts.spkiSha256 === spkiSha256)
+      .map((i) => i.identityId)
+      .sort();
+  }
+
   async *listScope(scope: DiscoveryScopeKey): AsyncIterable<readonly DiscoveredIdentity[]> {
     yield [...this.items.values()].filter(
       (i) => i.source === scope.source && i.account === scope.account && i.region === scope.region,

@@ -21,6 +21,7 @@ export function riskSubjectOfDiscovered(identity: DiscoveredIdentity): RiskSubje
     owner: identity.owner,
     facts: identity.facts,
     ...(identity.type === 'x509-certificate' ? certificateOf(identity) : {}),
+    ...(identity.sharedKeyCount === undefined ? {} : { context: { certificatesSharingKey: identity.sharedKeyCount } }),
   };
 }
 
