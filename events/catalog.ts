@@ -79,6 +79,18 @@ export const EVENT_DETAIL_SCHEMAS = {
     /** The identity's version after the change. */
     identityVersion: z.number().int().positive(),
   }),
+  /**
+   * An admin imported identities kept elsewhere (`POST /v1/identities/import`) and it changed the inventory: the
+   * counts of the import (each identity it created or changed also publishes its own `IdentityDiscovered` or
+   * `IdentityChanged`).
+   */
+  IdentitiesImported: z.strictObject({
+    ...common,
+    lines: count,
+    created: count,
+    changed: count,
+    unchanged: count,
+  }),
   /** An identity's risk level moved (a write changed its facts, its status, its owner, or time crossed a threshold). */
   IdentityRiskChanged: z.strictObject({
     ...common,

@@ -86,6 +86,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
     { actions: ['BatchGetItem', 'PutItem'], partitions: ['discoveredIdentity'] },
     // An imported certificate is filed under its public key; who else holds the key is read to count the sharers.
     { actions: ['PutItem', 'Query'], partitions: ['keyHolders'] },
+    // One audit entry per import that changed something.
+    APPEND_AUDIT,
   ],
   'list-policies': [READ_CURRENT_POLICIES],
   'get-policy': [{ actions: ['GetItem'], partitions: ['currentPolicies'] }],

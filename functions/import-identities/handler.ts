@@ -18,6 +18,9 @@ export function makeImportIdentitiesHandler(deps: ApiHandlerDeps & ImportIdentit
       ...ROUTE_INPUTS['import-identities'],
     },
     deps,
-    async ({ rawBody }) => ({ status: 200, body: await importIdentities(deps, rawBody ?? '') }),
+    async ({ rawBody, principal }) => ({
+      status: 200,
+      body: await importIdentities(deps, rawBody ?? '', principal.id),
+    }),
   );
 }

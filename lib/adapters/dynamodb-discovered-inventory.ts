@@ -174,6 +174,10 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
     }
   }
 
+  async recordAudit(audit: AuditRecord): Promise<void> {
+    await this.doc.send(new PutCommand(auditEntryPut(this.tableName, audit).Put));
+  }
+
   /** The Put of an identity's item, with its keys and index attributes, on condition that it is the next version. */
   private versionedPut(identity: DiscoveredIdentity) {
     const { owner, ...rest } = identity;

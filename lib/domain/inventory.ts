@@ -91,6 +91,7 @@ export const AUDIT_ACTIONS = [
   'PolicyDeleted',
   'EnrollmentTokenCreated',
   'IdentityUpdated',
+  'IdentitiesImported',
 ] as const;
 
 /** One audited action. `details` never holds secrets: ids, serials, fingerprints, names. */

@@ -28,4 +28,6 @@ export interface DiscoveredInventory {
    * @throws ConflictError `IDENTITY_VERSION_MISMATCH` when it changed since it was read (nothing is written).
    */
   recordUpdate(identity: DiscoveredIdentity, audit: AuditRecord): Promise<void>;
+  /** Appends an audit entry of a change made of several writes (an import), once they are all done. */
+  recordAudit(audit: AuditRecord): Promise<void>;
 }

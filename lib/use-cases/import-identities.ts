@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterSeen, type DiscoveredIdentity, discoveredIdentityId, type Observation } from '#lib/domain/discovery.ts';
 import {
   IMPORT_ACCOUNT,
@@ -16,7 +17,7 @@ import { certificateArn, certificateFacts, certificateName } from './certificate
 import { refreshSharedKeys } from './shared-keys.ts';
 
 export interface ImportIdentitiesDeps {
-  readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write' | 'keyHolders'>;
+  readonly discovered: Pick<DiscoveredInventory, 'getMany' | 'write' | 'keyHolders' | 'recordAudit'>;
   readonly clock: Clock;
 }
 
@@ -72,7 +73,11 @@ const WRITE_BATCH = 100;
  * each write publishes its event (`IdentityDiscovered`, `IdentityChanged`). Imported identities are not seen by a
  * discovery run, so they never become missing; an import of the same identity again refreshes it.
  */
-export async function importIdentities(deps: ImportIdentitiesDeps, text: string): Promise<ImportOutcome> {
+export async function importIdentities(
+  deps: ImportIdentitiesDeps,
+  text: string,
+  by = 'unknown',
+): Promise<ImportOutcome> {
   const lines = parseImportLines(text);
   const errors: ImportLineError[] = [];
   const observations = new Map<string, Observation>();
@@ -116,5 +121,17 @@ export async function importIdentities(deps: ImportIdentitiesDeps, text: string)
     written.flatMap((o) => (typeof o.facts.spkiSha256 === 'string' ? [o.facts.spkiSha256] : [])),
     at,
   );
-  return { lines: lines.length, created, changed, unchanged: ids.length - created - changed };
+  const outcome = { lines: lines.length, created, changed, unchanged: ids.length - created - changed };
+  // One audit entry for the import, once its writes are done, when it changed anything (its outbox record too).
+  if (created + changed > 0) {
+    await deps.discovered.recordAudit({
+      eventId: randomUUID(),
+      at,
+      action: 'IdentitiesImported',
+      actor: by,
+      target: 'identities/import',
+      details: outcome,
+    });
+  }
+  return outcome;
 }

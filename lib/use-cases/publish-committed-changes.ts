@@ -56,6 +56,13 @@ export function eventFromAudit(audit: AuditRecord): CatalogEvent {
       });
     case 'CaBootstrapped':
       return event('CaBootstrapped', { caId: targetId(audit.target) });
+    case 'IdentitiesImported':
+      return event('IdentitiesImported', {
+        lines: Number(d.lines),
+        created: Number(d.created),
+        changed: Number(d.changed),
+        unchanged: Number(d.unchanged),
+      });
     case 'IdentityUpdated':
       return event('IdentityUpdated', {
         identityId: targetId(audit.target),

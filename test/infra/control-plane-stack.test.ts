@@ -671,7 +671,7 @@ describe('functions', () => {
       'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
       // The summary's counters only: never an identity, a contribution record or an index.
       'get-inventory-summary': ['Query SUMMARY#*'],
-      'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*', 'PutItem SPKI#*', 'Query SPKI#*'],
+      'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*', 'PutItem SPKI#*', 'Query SPKI#*', 'PutItem AUDIT#*'],
       'update-identity': [
         'GetItem IDN#*',
         'GetItem DID#*',
@@ -1090,4 +1090,29 @@ describe('scan network', () => {
       'Test/StartDiscoveryRun/NetworkInterfaces/Resource',
     ]);
   });
+});
+
+describe('organization-wide discovery', () => {
+  it('lets the starter list the accounts (its only "*" resource, acknowledged) and the worker assume the role anywhere', () => {
+    const synth = synthesize(
+      {},
+      {
+        bundle: false,
+        prepare: () => ({
+          config: { ...CONFIG, discovery: { aws: { accounts: { organization: true }, externalId: 'mim-ext-1' } } },
+        }),
+      },
+    );
+    expectKnownNagFindings(synth.nag);
+    const policies = Object.values(synth.resources).filter((r) => r.Type === 'AWS::IAM::Policy');
+    const actions = policies.flatMap((p) =>
+      (
+        (p.Properties as { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } }).PolicyDocument
+          .Statement ?? []
+      ).flatMap((st) => [st.Action].flat()),
+    );
+    expect(actions.filter((a) => a === 'organizations:ListAccounts')).toHaveLength(1);
+    const reasons = synth.nag.report?.suppressedViolations.filter((v) => /ListAccounts/.test(v.reason)) ?? [];
+    expect(reasons.map((r) => r.ruleName)).toEqual(['AwsSolutions-IAM5[Resource::*]']);
+  }, 120_000);
 });

@@ -46,6 +46,12 @@ describe('importing identities', () => {
     const written = await countItems(table.client, table.tableName);
     expect(await importIdentities(deps, body)).toEqual({ lines: 4, created: 0, changed: 0, unchanged: 4 });
     expect(await countItems(table.client, table.tableName)).toBe(written);
+    // One audit entry per import that changed something: the first, not the repeat.
+    const inventoryForAudit = new DynamoDbInventory(table.doc, table.tableName);
+    const audited = await inventoryForAudit.listAuditEvents('2026-11-29', { limit: 50 });
+    expect(audited.items.filter((a) => a.action === 'IdentitiesImported').map((a) => a.details)).toEqual([
+      { lines: 4, created: 4, changed: 0, unchanged: 0 },
+    ]);
     const changed = body.replace('"owner":"payments"', '"owner":"billing"');
     expect(await importIdentities(deps, changed)).toEqual({ lines: 4, created: 0, changed: 1, unchanged: 3 });
 

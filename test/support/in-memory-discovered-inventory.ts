@@ -47,6 +47,10 @@ export class InMemoryDiscoveredInventory implements DiscoveredInventory {
 
   readonly audit: AuditRecord[] = [];
 
+  async recordAudit(audit: AuditRecord): Promise<void> {
+    this.audit.push(audit);
+  }
+
   async recordUpdate(identity: DiscoveredIdentity, audit: AuditRecord): Promise<void> {
     if (this.items.get(identity.identityId)?.version !== identity.version - 1) {
       throw new ConflictError('IDENTITY_VERSION_MISMATCH', `version conflict on ${identity.identityId}`);

@@ -48,6 +48,10 @@ function audit(action: AuditRecord['action'], id: string, extra: Partial<AuditRe
       target: 'identity/d-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
       details: { fields: 'owner,tags', version: 3 },
     },
+    IdentitiesImported: {
+      target: 'identities/import',
+      details: { lines: 4, created: 3, changed: 1, unchanged: 0 },
+    },
   };
   return { eventId: id, at: AT, action, actor: 'local:admin', ...base[action], ...extra };
 }
