@@ -1,30 +1,38 @@
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  PutCommand,
   ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import type { DiscoveredIdentity } from '#lib/domain/discovery.ts';
+import type { IdentityRecord } from '#lib/domain/inventory.ts';
+import { summaryContributionOf } from '#lib/domain/inventory-summary.ts';
 import { discoveredIdentityFromItem } from './dynamodb-discovered-inventory.ts';
 import { DynamoDbDiscoveryRuns, runPartFromItem } from './dynamodb-discovery-runs.ts';
 import { issuedIdentityFromItem } from './dynamodb-inventory.ts';
+import { DynamoDbInventorySummary } from './dynamodb-inventory-summary.ts';
 import { MUST_BE_NEW } from './dynamodb-items.ts';
 import {
   auditKey,
   DISCOVERY_RUN_PARTITION,
   expiryAttributes,
   identityIndexAttributes,
+  keyHolderKey,
   scopeIndexAttributes,
   TABLE_KEY,
 } from './dynamodb-keys.ts';
 
 /**
  * The key layout this code writes. 2: identity listings (byType, byOwner, byAccount), audit days, expiry days and
- * idempotency records in 16 burst shards. 3: each part of a discovery run an item of its own, the run's record a tally. The local plane records in its data directory the layout its table was
+ * idempotency records in 16 burst shards. 3: each part of a discovery run an item of its own, the run's record a tally.
+ * 4: every identity counted in the inventory summary, and every certificate identity filed under its public key. The
+ * local plane records in its data directory the layout its table was
  * written with, and upgrades an older one once (`infra/local/upgrade-local-keys.ts`).
  */
-export const KEY_LAYOUT = 3;
+export const KEY_LAYOUT = 4;
 
 const LEGACY_AUDIT = /^AUDIT#\d{4}-\d{2}-\d{2}$/;
 const LEGACY_EXPIRY = /^EXP#\d{4}-\d{2}-\d{2}$/;
@@ -44,6 +52,22 @@ function differing(item: Record<string, unknown>, wanted: Record<string, string>
  * @returns how many items it rewrote (0 when the data directory already has this layout).
  */
 
+/**
+ * Counts an identity written before the summary existed (the summary's consumer only sees writes from then on): the
+ * summary applies an identity's version once, so this is a no-op for one it counted already.
+ */
+async function countInSummary(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  identity: IdentityRecord | DiscoveredIdentity,
+): Promise<void> {
+  await new DynamoDbInventorySummary(doc, tableName).apply({
+    identityId: identity.identityId,
+    version: identity.version,
+    contribution: summaryContributionOf(identity),
+  });
+}
+
 async function upgradeItem(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -53,13 +77,20 @@ async function upgradeItem(
   const key = { [TABLE_KEY.partitionKey]: item[TABLE_KEY.partitionKey], [TABLE_KEY.sortKey]: item[TABLE_KEY.sortKey] };
   let set: Record<string, string> = {};
   if (pk.startsWith('IDN#')) {
-    set = differing(item, identityIndexAttributes({ ...issuedIdentityFromItem(item), account: undefined }));
+    const identity = issuedIdentityFromItem(item);
+    set = differing(item, identityIndexAttributes({ ...identity, account: undefined }));
+    await countInSummary(doc, tableName, identity);
   } else if (pk.startsWith('DID#')) {
     const identity = discoveredIdentityFromItem(item);
     set = differing(item, {
       ...identityIndexAttributes({ ...identity, createdAt: identity.firstSeenAt }),
       ...scopeIndexAttributes(identity),
     });
+    await countInSummary(doc, tableName, identity);
+    const spki = identity.type === 'x509-certificate' ? identity.facts.spkiSha256 : undefined;
+    if (typeof spki === 'string' && /^[0-9a-f]{64}$/.test(spki)) {
+      await doc.send(new PutCommand({ TableName: tableName, Item: keyHolderKey(spki, identity.identityId) }));
+    }
   } else if (pk.startsWith('CERT#') && LEGACY_EXPIRY.test(String(item.expiryDay))) {
     set = differing(item, expiryAttributes(String(item.notAfter), String(item.serialNumber)));
   } else if (LEGACY_AUDIT.test(pk)) {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DynamoDbDiscoveredInventory } from '#lib/adapters/dynamodb-discovered-inventory.ts';
 import { DynamoDbDiscoveryRuns } from '#lib/adapters/dynamodb-discovery-runs.ts';
 import { DynamoDbInventory } from '#lib/adapters/dynamodb-inventory.ts';
+import { DynamoDbInventorySummary } from '#lib/adapters/dynamodb-inventory-summary.ts';
 import { afterSeen } from '#lib/domain/discovery.ts';
 import { KEY_LAYOUT, upgradeLocalKeys } from '../../infra/local/upgrade-local-keys.ts';
 import { countItems, type FreshTable, freshTable } from '../support/dynamodb.ts';
@@ -167,6 +168,10 @@ it('makes an older data directory readable by the sharded queries, once', async 
   const [summary] = await runs.listRuns(5);
   expect(summary?.tally).toMatchObject({ parts: 2, succeeded: 1, failed: 1, counts: { seen: 1, new: 1 } });
   expect((await runs.getRun('20260601T100000Z-old'))?.parts.map((p) => p.status)).toEqual(['failed', 'succeeded']);
+
+  // Identities from before the summary are counted in it.
+  const counted = await new DynamoDbInventorySummary(table.doc, table.tableName).read();
+  expect(counted.counters).toMatchObject({ 'source:issued': 1, 'source:aws-kms': 1, 'owner:platform': 1 });
 
   // Recorded: the next start does not scan again, and a forced second pass would change nothing.
   const items = await countItems(table.client, table.tableName);
