@@ -78,6 +78,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   'get-consolidation': [
     { actions: ['Query'], index: 'byRisk' },
     { actions: ['Query'], index: 'byType' },
+    // Live certificates found elsewhere: their issuer, from their facts.
+    { actions: ['BatchGetItem'], partitions: ['discoveredIdentity'] },
   ],
   // The summary's counters of every burst shard, summed (a Query of each shard's partition).
   'get-inventory-summary': [{ actions: ['Query'], partitions: ['summaryCounters'] }],

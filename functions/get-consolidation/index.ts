@@ -1,5 +1,9 @@
 import { http } from '../shared/lambda-runtime.ts';
-import { inventoryFromEnv } from '../shared/stores-from-env.ts';
+import { discoveredInventoryFromEnv, inventoryFromEnv } from '../shared/stores-from-env.ts';
 import { makeGetConsolidationHandler } from './handler.ts';
 
-export const handler = makeGetConsolidationHandler({ ...http, inventory: inventoryFromEnv() });
+export const handler = makeGetConsolidationHandler({
+  ...http,
+  inventory: inventoryFromEnv(),
+  discovered: discoveredInventoryFromEnv(),
+});

@@ -148,7 +148,11 @@ export function buildLocalHandlers(deps: LocalHandlerDeps): LocalHandlers {
       discovered: stores('import-identities').discovered,
       clock: deps.clock,
     }),
-    'get-consolidation': makeGetConsolidationHandler({ ...http, inventory: stores('get-consolidation').inventory }),
+    'get-consolidation': makeGetConsolidationHandler({
+      ...http,
+      inventory: stores('get-consolidation').inventory,
+      discovered: stores('get-consolidation').discovered,
+    }),
     'get-inventory-summary': makeGetInventorySummaryHandler({
       ...http,
       summary: stores('get-inventory-summary').summary,

@@ -1,5 +1,6 @@
 import type { IdentityListFilter } from '#lib/domain/identity-catalog.ts';
 import type { CertificateInventory, ListedIdentity } from '#lib/ports/certificate-inventory.ts';
+import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
 
 /** One identity in a consolidation group: enough to find it and act on it. */
 export interface ConsolidationMember {
@@ -9,6 +10,8 @@ export interface ConsolidationMember {
   readonly name: string;
   readonly account?: string;
   readonly owner?: string;
+  /** A certificate in the duplicate-certificates group: who issued it. */
+  readonly issuer?: string;
 }
 
 /** Candidates to merge or retire, with why and what to do. */
@@ -119,7 +122,10 @@ const RULE_GROUPS: ReadonlyArray<{ kind: string; filter: IdentityListFilter; why
  * certificates for the same name from different sources (several live certificates where one would do).
  */
 export async function consolidationReport(
-  deps: { readonly inventory: Pick<CertificateInventory, 'listIdentities'> },
+  deps: {
+    readonly inventory: Pick<CertificateInventory, 'listIdentities'>;
+    readonly discovered: Pick<DiscoveredInventory, 'getMany'>;
+  },
   cap: number = CONSOLIDATION_CAP,
 ): Promise<ConsolidationReport> {
   const groups: ConsolidationGroup[] = [];
@@ -135,21 +141,29 @@ export async function consolidationReport(
       byAccount: byAccount(members),
     });
   }
-  // Several live certificates for one name, from different sources (our CA, ACM): candidates to merge.
+  // Several live certificates for one name from different issuers (our CA, Amazon's, a public or private CA): the
+  // issuer of a discovered one is in its facts (read in batches); ours are this plane's.
   const certificates = await read(deps.inventory, { type: 'x509-certificate', status: 'active' }, cap);
-  const byName = new Map<string, ListedIdentity[]>();
+  const discoveredIds = certificates.items.filter((c) => c.source !== 'issued').map((c) => c.identityId);
+  const facts = discoveredIds.length === 0 ? new Map() : await deps.discovered.getMany(discoveredIds);
+  const issuerOf = (certificate: ListedIdentity): string => {
+    if (certificate.source === 'issued') return 'this control plane';
+    const issuer = facts.get(certificate.identityId)?.facts.issuer;
+    return typeof issuer === 'string' && issuer !== '' ? issuer : `unknown (${certificate.source})`;
+  };
+  const byName = new Map<string, Array<{ certificate: ListedIdentity; issuer: string }>>();
   for (const certificate of certificates.items) {
     const list = byName.get(certificate.name) ?? [];
-    list.push(certificate);
+    list.push({ certificate, issuer: issuerOf(certificate) });
     byName.set(certificate.name, list);
   }
   const duplicates = [...byName.values()]
-    .filter((list) => new Set(list.map((c) => c.source)).size > 1)
+    .filter((list) => new Set(list.map((c) => c.issuer)).size > 1)
     .flat()
-    .map(member);
+    .map(({ certificate, issuer }) => ({ ...member(certificate), issuer }));
   groups.push({
     kind: 'duplicate-certificates',
-    why: 'Several live certificates for the same name from different issuers (this plane and ACM): more to renew, revoke and track than the service needs.',
+    why: 'Several live certificates for the same name from different issuers (this plane, ACM, another CA; each member says which): more to renew, revoke and track than the service needs.',
     action: 'Keep one issuer per name (the plane issues and renews; ACM imports what it must), and retire the others.',
     count: duplicates.length,
     truncated: certificates.truncated,

@@ -668,7 +668,7 @@ describe('functions', () => {
         'GetItem SCOPEREAD#*',
         'BatchGetItem SCOPEREAD#*',
       ],
-      'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*'],
+      'get-consolidation': ['Query index/byRisk RISK#*', 'Query index/byType TYPE#*', 'BatchGetItem DID#*'],
       // The summary's counters only: never an identity, a contribution record or an index.
       'get-inventory-summary': ['Query SUMMARY#*'],
       'import-identities': ['BatchGetItem DID#*', 'PutItem DID#*', 'PutItem SPKI#*', 'Query SPKI#*', 'PutItem AUDIT#*'],
@@ -740,6 +740,7 @@ describe('functions', () => {
     expect(all.filter((a) => /Scan|Batch|PartiQL|\*$/.test(a.split(' ')[1] ?? '')).sort()).toEqual([
       'discovery-worker: BatchGetItem DID#*',
       'discovery-worker: BatchGetItem SCOPEREAD#*',
+      'get-consolidation: BatchGetItem DID#*',
       'get-identity: BatchGetItem SCOPEREAD#*',
       'import-identities: BatchGetItem DID#*',
     ]);

@@ -436,7 +436,7 @@ describe('listing by risk', () => {
     ).rejects.toMatchObject({ code: 'UNSUPPORTED_FILTER' });
 
     // What to consolidate: groups read from those listings, by account, capped.
-    const report = await consolidationReport({ inventory });
+    const report = await consolidationReport({ inventory, discovered });
     const unowned = report.groups.find((g) => g.kind === 'unowned');
     expect(unowned?.byAccount['777788889999']?.map((m) => m.name).sort()).toEqual([
       'rotating-unowned',
@@ -453,7 +453,7 @@ describe('listing by risk', () => {
       'duplicate-certificates',
     ]);
     for (const group of report.groups) expect(group.why.length + group.action.length).toBeGreaterThan(40);
-    const capped = await consolidationReport({ inventory }, 1);
+    const capped = await consolidationReport({ inventory, discovered }, 1);
     expect(capped.groups.find((g) => g.kind === 'unowned')).toMatchObject({ count: 1, truncated: true });
   });
 });
