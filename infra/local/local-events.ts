@@ -47,20 +47,42 @@ export async function startLocalEvents(options: LocalEventsOptions): Promise<Str
       options.warn(`consumer of rule ${rule.name} failed on ${event['detail-type']}: ${(error as Error).message}`),
   });
   const deliver = makePublishEventsHandler({ publisher: bus, readRecord: streamedChangeOf, logger: options.logger });
+  return startConsumerPump(options, {
+    name: 'event pump',
+    doing: 'publishing',
+    checkpoints: 'stream-checkpoints.json',
+    deadLetters: 'dead-letters.jsonl',
+    deliver,
+  });
+}
+
+/**
+ * One consumer of the table's stream, as one event source mapping in AWS: its own checkpoints and dead-letter file
+ * under the data directory, the publisher's batch size and retries.
+ */
+function startConsumerPump(
+  options: Pick<LocalEventsOptions, 'dynamodb' | 'tableName' | 'dataDir' | 'warn'>,
+  consumer: {
+    readonly name: string;
+    readonly doing: string;
+    readonly checkpoints: string;
+    readonly deadLetters: string;
+    readonly deliver: Parameters<typeof startStreamPump>[0]['deliver'];
+  },
+): Promise<StreamPump> {
   const { client } = createDocumentClient(options.dynamodb);
-  const deadLetters = join(options.dataDir, 'dead-letters.jsonl');
   return startStreamPump({
     reader: createDynamoDbStreamReader({
       dynamodb: client,
       streams: createStreamsClient(options.dynamodb),
       tableName: options.tableName,
     }),
-    checkpoints: createFileCheckpointStore(join(options.dataDir, 'stream-checkpoints.json')),
-    deliver,
+    checkpoints: createFileCheckpointStore(join(options.dataDir, consumer.checkpoints)),
+    deliver: consumer.deliver,
     batchSize: STREAM_PUBLISHER_SETTINGS.batchSize,
     maxRetries: STREAM_PUBLISHER_SETTINGS.retryAttempts,
-    onDeadLetter: deadLetterFile(deadLetters, 'publishing', options.warn),
-    onError: (error, source) => options.warn(`event pump (${source}): ${(error as Error).message}`),
+    onDeadLetter: deadLetterFile(join(options.dataDir, consumer.deadLetters), consumer.doing, options.warn),
+    onError: (error, source) => options.warn(`${consumer.name} (${source}): ${(error as Error).message}`),
   });
 }
 
@@ -108,22 +130,15 @@ export interface LocalSummaryOptions {
  * handler the Lambda runs. Records given up on are described in `<dataDir>/summary-dead-letters.jsonl`.
  */
 export async function startLocalSummary(options: LocalSummaryOptions): Promise<StreamPump> {
-  const { client } = createDocumentClient(options.dynamodb);
-  return startStreamPump({
-    reader: createDynamoDbStreamReader({
-      dynamodb: client,
-      streams: createStreamsClient(options.dynamodb),
-      tableName: options.tableName,
-    }),
-    checkpoints: createFileCheckpointStore(join(options.dataDir, 'summary-checkpoints.json')),
+  return startConsumerPump(options, {
+    name: 'summary pump',
+    doing: 'summarizing',
+    checkpoints: 'summary-checkpoints.json',
+    deadLetters: 'summary-dead-letters.jsonl',
     deliver: makeSummarizeInventoryHandler({
       summary: options.summary,
       readRecord: streamedChangeOf,
       logger: options.logger,
     }),
-    batchSize: STREAM_PUBLISHER_SETTINGS.batchSize,
-    maxRetries: STREAM_PUBLISHER_SETTINGS.retryAttempts,
-    onDeadLetter: deadLetterFile(join(options.dataDir, 'summary-dead-letters.jsonl'), 'summarizing', options.warn),
-    onError: (error, source) => options.warn(`summary pump (${source}): ${(error as Error).message}`),
   });
 }

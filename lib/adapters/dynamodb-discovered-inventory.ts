@@ -19,7 +19,7 @@ import { identityVersionMismatch } from '#lib/domain/identity-annotations.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
 import { RISK_LEVELS } from '#lib/domain/risk/levels.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
-import { auditEntryPut, batchGetAll, cancellationCodes, parseItem } from './dynamodb-items.ts';
+import { auditEntryPut, batchGetAll, cancellationCodes, parseItem, queryAllItems } from './dynamodb-items.ts';
 import {
   ALL_BURST_SHARDS,
   BY_SCOPE_INDEX,
@@ -205,22 +205,13 @@ export class DynamoDbDiscoveredInventory implements DiscoveredInventory {
 
   /** Every identity of one byScope partition (a shard holds a scope's identities / 16: few pages). */
   private async queryAll(partition: string): Promise<DiscoveredIdentity[]> {
-    const out: DiscoveredIdentity[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: BY_SCOPE_INDEX.name,
-          KeyConditionExpression: '#p = :p',
-          ExpressionAttributeNames: { '#p': BY_SCOPE_INDEX.partitionKey },
-          ExpressionAttributeValues: { ':p': partition },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) out.push(discoveredIdentityFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return out;
+    const items = await queryAllItems(this.doc, {
+      TableName: this.tableName,
+      IndexName: BY_SCOPE_INDEX.name,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': BY_SCOPE_INDEX.partitionKey },
+      ExpressionAttributeValues: { ':p': partition },
+    });
+    return items.map(discoveredIdentityFromItem);
   }
 }

@@ -21,7 +21,7 @@ import {
 import { ConflictError, NotFoundError } from '#lib/domain/errors.ts';
 import { type LocationScan, TLS_ACCOUNT, TLS_ENDPOINT_OUTCOMES } from '#lib/domain/tls-discovery.ts';
 import type { DiscoveryRunStore } from '#lib/ports/discovery-runs.ts';
-import { batchGetAll, cancellationCodes, MUST_BE_NEW, parseItem } from './dynamodb-items.ts';
+import { batchGetAll, cancellationCodes, MUST_BE_NEW, parseItem, queryAllItems } from './dynamodb-items.ts';
 import {
   DISCOVERY_RUN_PARTITION,
   discoveryPartKey,
@@ -243,23 +243,14 @@ export class DynamoDbDiscoveryRuns implements DiscoveryRunStore {
     );
     if (out.Item === undefined) return undefined;
     const { tally: _tally, ...run } = discoveryRunSummaryFromItem(out.Item);
-    const parts: RunPart[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-          ExpressionAttributeValues: { ':pk': discoveryPartsPartition(runId) },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) parts.push(runPartFromItem(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return { ...run, parts };
+    const items = await queryAllItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+      ExpressionAttributeValues: { ':pk': discoveryPartsPartition(runId) },
+      ConsistentRead: true,
+    });
+    return { ...run, parts: items.map(runPartFromItem) };
   }
 
   async listRuns(limit: number): Promise<DiscoveryRunSummary[]> {

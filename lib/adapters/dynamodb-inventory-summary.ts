@@ -1,5 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { InternalError } from '#lib/domain/errors.ts';
 import { parseCounterName, type StoredSummary, summaryDelta } from '#lib/domain/inventory-summary.ts';
@@ -10,7 +10,7 @@ import type {
   SummaryApplyOutcome,
   SummaryChange,
 } from '#lib/ports/inventory-summary.ts';
-import { cancellationCodes, parseItem } from './dynamodb-items.ts';
+import { cancellationCodes, parseItem, queryAllItems } from './dynamodb-items.ts';
 import {
   burstShard,
   summaryContributionKey,
@@ -177,22 +177,12 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
   }
 
   /** Every item of one counter partition (a few dozen small items: one page, as a rule). */
-  private async queryAll(partition: string): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
-          ExpressionAttributeValues: { ':pk': partition },
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      out.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return out;
+  private queryAll(partition: string): Promise<Record<string, unknown>[]> {
+    return queryAllItems(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE_KEY.partitionKey },
+      ExpressionAttributeValues: { ':pk': partition },
+    });
   }
 }

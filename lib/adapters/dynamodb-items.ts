@@ -1,5 +1,10 @@
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { InternalError } from '#lib/domain/errors.ts';
 import type { AuditRecord } from '#lib/domain/inventory.ts';
@@ -66,5 +71,20 @@ export async function batchGetAll(
       pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
     }
   }
+  return items;
+}
+
+/** Every item a Query matches, page after page (for partitions known to be small: a run's parts, a shard). */
+export async function queryAllItems(
+  doc: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ...(startKey ? { ExclusiveStartKey: startKey } : {}) }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
   return items;
 }
