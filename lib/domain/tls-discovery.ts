@@ -74,8 +74,15 @@ function compareServed(a: ServedEndpoint, b: ServedEndpoint): number {
 }
 
 /**
+ * Endpoints an identity keeps (the first, in location order): a certificate served on every address of a large run
+ * must still fit in one item (DynamoDB's 400 KB; an endpoint takes about 100 bytes).
+ */
+export const MAX_SERVED_ENDPOINTS = 1000;
+
+/**
  * Where a certificate is served after a scan of `scanned` locations saw it at `seenNow`: what was known elsewhere,
- * and what the scan saw, in location then address order. A location scanned without the certificate drops out.
+ * and what the scan saw, in location then address order, at most {@link MAX_SERVED_ENDPOINTS}. A location scanned
+ * without the certificate drops out.
  */
 export function nextServedEndpoints(
   previous: readonly ServedEndpoint[],
@@ -91,7 +98,7 @@ export function nextServedEndpoints(
     seen.add(key);
     out.push(endpoint);
   }
-  return out.sort(compareServed);
+  return out.sort(compareServed).slice(0, MAX_SERVED_ENDPOINTS);
 }
 
 /** Whether two lists of served endpoints say the same (both in {@link nextServedEndpoints} order). */
