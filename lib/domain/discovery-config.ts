@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { expandTargets, parseAllowedRanges } from './tls-targets.ts';
+import { assertTargetsAllowed, expandTargets, parseAllowedRanges } from './tls-targets.ts';
 
 /** The role discovery assumes in an account when its entry names none. */
 export const DEFAULT_DISCOVERY_ROLE_NAME = 'MimDiscoveryReadOnly';
@@ -113,6 +113,15 @@ const tlsConfig = z
     concurrency: z.number().int().min(1).max(256).default(32).describe('endpoints scanned at once by one unit'),
     connectTimeoutMs: z.number().int().min(100).max(30_000).default(3000),
     handshakeTimeoutMs: z.number().int().min(100).max(30_000).default(5000),
+  })
+  .superRefine((tls, ctx) => {
+    // With ranges set here, an address or range target outside them is a mistake to report now, not at every run.
+    if (tls.allowedRanges === undefined) return;
+    try {
+      assertTargetsAllowed(tls.targets, tls.allowedRanges);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['targets'], message: (error as Error).message });
+    }
   })
   .default({ targets: [], concurrency: 32, connectTimeoutMs: 3000, handshakeTimeoutMs: 5000 });
 export type TlsDiscoveryConfig = z.output<typeof tlsConfig>;

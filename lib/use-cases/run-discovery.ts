@@ -2,9 +2,10 @@ import { AWS_DISCOVERY_SOURCES, type DiscoverySourceName, GLOBAL_REGION } from '
 import { type DiscoveryRun, newRunId, type RunPart, ZERO_COUNTS } from '#lib/domain/discovery-run.ts';
 import { ConflictError, ControlPlaneError, ValidationError } from '#lib/domain/errors.ts';
 import { TLS_ACCOUNT } from '#lib/domain/tls-discovery.ts';
+import { TlsTargetError } from '#lib/domain/tls-targets.ts';
 import type { Clock } from '#lib/ports/clock.ts';
 import type { DiscoveredInventory } from '#lib/ports/discovered-inventory.ts';
-import type { DiscoveryRunStore, DiscoveryUnit, DiscoveryWorkQueue } from '#lib/ports/discovery-runs.ts';
+import type { DiscoveryRunStore, DiscoveryUnit, DiscoveryWorkQueue, TlsUnitWork } from '#lib/ports/discovery-runs.ts';
 import type { DiscoverySource } from '#lib/ports/discovery-source.ts';
 import { discoverScope } from './discover-scope.ts';
 import {
@@ -68,8 +69,16 @@ export async function startDiscoveryRun(
       'Nothing to scan: give tls.targets in the request, or set discovery.tls.targets in the configuration.',
     );
   }
-  // Every TLS target is checked (and every name resolved) before anything is written.
-  const tlsWork = scanTls ? await planTlsUnits(deps.tls, targets) : [];
+  // Every TLS target is checked (and every name resolved) before anything is written. A request's targets that fail
+  // refuse the request; the configuration's (a scheduled run) skip the TLS part with the reason, and AWS is still read.
+  let tlsWork: TlsUnitWork[] = [];
+  let tlsSkipped: string | undefined;
+  try {
+    tlsWork = scanTls ? await planTlsUnits(deps.tls, targets) : [];
+  } catch (error) {
+    if (request.tlsTargets !== undefined || !(error instanceof TlsTargetError)) throw error;
+    tlsSkipped = `${error.message} Fix discovery.tls in the configuration.`;
+  }
   const awsSources = (request.sources ?? AWS_DISCOVERY_SOURCES).filter((s) => s !== 'tls');
   const parts: RunPart[] = awsSources.length === 0 ? [] : await awsParts(deps, awsSources, request.accounts);
   const tlsParts = tlsWork.map(
@@ -81,13 +90,26 @@ export async function startDiscoveryRun(
       counts: ZERO_COUNTS,
     }),
   );
+  const skippedTls: RunPart[] =
+    tlsSkipped === undefined
+      ? []
+      : [
+          {
+            source: 'tls',
+            account: TLS_ACCOUNT,
+            region: 'targets',
+            status: 'skipped',
+            reason: tlsSkipped,
+            counts: ZERO_COUNTS,
+          },
+        ];
   const now = deps.clock.now();
   const run: DiscoveryRun = {
     runId: newRunId(now, deps.randomId()),
     startedAt: now.toISOString(),
     startedBy: request.by,
     trigger: request.trigger,
-    parts: [...parts, ...tlsParts],
+    parts: [...parts, ...tlsParts, ...skippedTls],
   };
   await deps.runs.createRun(run);
   await deps.queue.enqueue([

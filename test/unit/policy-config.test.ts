@@ -380,6 +380,10 @@ describe('discovery configuration', () => {
     ],
     [{ tls: { targets: ['127.0.0.0/19:443'] } }, 'discovery.tls.targets: The targets hold 8192 addresses'],
     [{ tls: { allowedRanges: ['127.0.0.1/8'] } }, 'discovery.tls.allowedRanges: The allowed range "127.0.0.1/8"'],
+    [
+      { tls: { targets: ['127.0.0.9:443'], allowedRanges: ['127.0.0.0/30'] } },
+      'discovery.tls.targets: The target "127.0.0.9:443" is not allowed',
+    ],
     [{ aws: { regions: ['Europe'] } }, 'discovery.aws.regions[0]: an AWS region'],
     [
       { aws: { accounts: [{ accountId: '111122223333' }, { accountId: '111122223333' }], externalId: 'x1' } },

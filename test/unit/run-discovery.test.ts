@@ -518,4 +518,19 @@ describe('starting a run that scans TLS endpoints', () => {
     const plain = await start(runs, [], { by: 'schedule', trigger: 'schedule' });
     expect(plain.parts.some((p) => p.source === 'tls')).toBe(false);
   });
+
+  it('skips the TLS part of a scheduled run whose configured targets are refused, and still reads AWS', async () => {
+    const runs = new InMemoryRuns();
+    const queued: DiscoveryUnit[] = [];
+    const refused = { ...tls, targets: ['127.0.0.9:443'], allowedRanges: ['127.0.0.0/31'] };
+    const run = await startDiscoveryRun(
+      { runs, queue: { enqueue: async (u) => void queued.push(...u) }, clock, plan, randomId: () => 'k', tls: refused },
+      { by: 'schedule', trigger: 'schedule' },
+    );
+    expect(run.parts.find((p) => p.source === 'tls')).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('Fix discovery.tls in the configuration'),
+    });
+    expect(queued).toHaveLength(14);
+  });
 });
