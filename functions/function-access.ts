@@ -106,7 +106,8 @@ export const FUNCTION_TABLE_ACCESS: Readonly<Record<FunctionName, readonly Table
   // Reads the table's stream like the publisher; for each identity version, what it is counted in (read, then replaced
   // in a transaction with an ADD to the counters of its shard).
   'summarize-inventory': [
-    { actions: ['GetItem', 'PutItem'], partitions: ['summaryContribution'] },
+    // What each identity of a batch is counted in: read together, then replaced with the counters in few transactions.
+    { actions: ['GetItem', 'BatchGetItem', 'PutItem'], partitions: ['summaryContribution'] },
     { actions: ['UpdateItem'], partitions: ['summaryCounters'] },
   ],
   // The run's parts, then its record (after checking the id is new).

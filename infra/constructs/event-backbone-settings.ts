@@ -9,3 +9,10 @@ export const STREAM_PUBLISHER_SETTINGS = {
   /** Kept below the stream's 24 h retention, so a record is dead-lettered rather than silently trimmed. */
   maxRecordAgeHours: 12,
 } as const;
+
+/**
+ * The summary's consumer gathers changes for this long before a batch (Lambda's MaximumBatchingWindowInSeconds; the
+ * local pump rests as long after a batch that caught up): people read the summary, nobody waits on it, and a batch
+ * of changes costs a batch read and a few transactions where one change at a time costs a read and a transaction each.
+ */
+export const SUMMARY_BATCHING_WINDOW_SECONDS = 2;

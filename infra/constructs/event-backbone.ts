@@ -11,7 +11,7 @@ import { EVENT_SOURCE } from '#events/catalog.ts';
 import type { EventPattern } from '#events/pattern.ts';
 import type { EventRule } from '#events/rules.ts';
 import { ENV } from '#lib/config/env.ts';
-import { STREAM_PUBLISHER_SETTINGS } from './event-backbone-settings.ts';
+import { STREAM_PUBLISHER_SETTINGS, SUMMARY_BATCHING_WINDOW_SECONDS } from './event-backbone-settings.ts';
 
 /** What the backbone keeps: dead letters for two weeks, the bus archive (for replay) for a year. */
 const DEAD_LETTER_RETENTION = Duration.days(14);
@@ -73,15 +73,15 @@ export class EventBackbone extends Construct {
   /**
    * The function keeps the inventory summary's counters from the table's committed changes: a second event source
    * mapping on the same stream, with the publisher's settings (oldest record first, partial batch responses,
-   * bisection, bounded retries) and a dead-letter queue of its own. Its table grants are given apart (they set the env
+   * bisection, bounded retries), a batching window, and a dead-letter queue of its own. Its table grants are given apart (they set the env
    * var naming the table); it publishes nothing.
    */
   attachSummarizer(fn: LambdaFunction, table: Table): void {
-    this.readStream(fn, table, this.summaryDeadLetters);
+    this.readStream(fn, table, this.summaryDeadLetters, Duration.seconds(SUMMARY_BATCHING_WINDOW_SECONDS));
   }
 
   /** An event source mapping of the table's stream to `fn`, with the settings every stream consumer here shares. */
-  private readStream(fn: LambdaFunction, table: Table, deadLetters: Queue): void {
+  private readStream(fn: LambdaFunction, table: Table, deadLetters: Queue, batchingWindow?: Duration): void {
     fn.addEventSource(
       // A Table is an ITable; only exactOptionalPropertyTypes (tableStreamArn?: vs string | undefined) says otherwise.
       new DynamoEventSource(table as unknown as ITable, {
@@ -92,6 +92,7 @@ export class EventBackbone extends Construct {
         maxRecordAge: Duration.hours(STREAM_PUBLISHER_SETTINGS.maxRecordAgeHours),
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(deadLetters),
+        ...(batchingWindow === undefined ? {} : { maxBatchingWindow: batchingWindow }),
       }),
     );
     Validations.of(fn.role ?? fn).acknowledge({

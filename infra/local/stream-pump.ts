@@ -40,6 +40,11 @@ export interface StreamPumpOptions {
   readonly batchSize?: number | undefined;
   /** Pause between polls that found nothing new, in ms; default 200. */
   readonly intervalMs?: number | undefined;
+  /**
+   * Pause after a poll that delivered records and caught up, in ms; default 0 (read again at once). A consumer whose
+   * work is cheaper in batches (the summary) waits for more records to gather, as Lambda's batching window does.
+   */
+  readonly batchWindowMs?: number | undefined;
   /** Retries of a failing batch before its failing records are dead-lettered (MaximumRetryAttempts); default 3. */
   readonly maxRetries?: number | undefined;
   /** Pause before the first retry, in ms, doubled for each further one (up to 5 s); default 100. */
@@ -106,6 +111,7 @@ function message(error: unknown): string {
 export async function startStreamPump(options: StreamPumpOptions): Promise<StreamPump> {
   const batchSize = integerOption('batchSize', options.batchSize ?? 100, MAX_BATCH_SIZE);
   const intervalMs = integerOption('intervalMs', options.intervalMs ?? 200);
+  const batchWindowMs = integerOption('batchWindowMs', options.batchWindowMs ?? 0, Number.MAX_SAFE_INTEGER, 0);
   // Lambda's MaximumRetryAttempts of a stream source goes up to 10,000.
   const maxRetries = integerOption('maxRetries', options.maxRetries ?? 3, 10_000, 0);
   const retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs ?? 100, MAX_RETRY_DELAY_MS, 0);
@@ -280,6 +286,7 @@ export async function startStreamPump(options: StreamPumpOptions): Promise<Strea
       }
       // More may be waiting right behind a full read; otherwise rest, so that an idle stream costs little.
       if (!found) await pause(intervalMs, true);
+      else if (caughtUp && batchWindowMs > 0) await pause(batchWindowMs, true);
     }
   })();
 

@@ -8,9 +8,10 @@ import type {
   InventorySummaryReader,
   InventorySummaryStore,
   SummaryApplyOutcome,
+  SummaryApplyResult,
   SummaryChange,
 } from '#lib/ports/inventory-summary.ts';
-import { cancellationCodes, parseItem, queryAllItems } from './dynamodb-items.ts';
+import { batchGetAll, cancellationCodes, parseItem, queryAllItems } from './dynamodb-items.ts';
 import {
   burstShard,
   summaryContributionKey,
@@ -18,6 +19,34 @@ import {
   summaryCounterPartitions,
   TABLE_KEY,
 } from './dynamodb-keys.ts';
+
+type Delta = Readonly<Record<string, number>>;
+
+/** DynamoDB's limit of items in one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * Packs changes into transactions of at most {@link MAX_TRANSACTION_ITEMS} items: each change's own item, and each
+ * counter item once per transaction however many changes move it.
+ */
+function packTransactions<T>(entries: readonly T[], counterItems: (entry: T) => readonly string[]): T[][] {
+  const packs: T[][] = [];
+  let pack: T[] = [];
+  let items = new Set<string>();
+  for (const entry of entries) {
+    const own = [...new Set(counterItems(entry))];
+    const added = own.filter((id) => !items.has(id));
+    if (pack.length > 0 && pack.length + 1 + items.size + added.length > MAX_TRANSACTION_ITEMS) {
+      packs.push(pack);
+      pack = [];
+      items = new Set();
+    }
+    pack.push(entry);
+    for (const id of own) items.add(id);
+  }
+  if (pack.length > 0) packs.push(pack);
+  return packs;
+}
 
 /** Attempts of one change that keeps losing races (another writer of its counter items, or of its identity). */
 const APPLY_ATTEMPTS = 8;
@@ -97,6 +126,52 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
     );
   }
 
+  async applyMany(changes: readonly SummaryChange[]): Promise<SummaryApplyResult[]> {
+    const results: SummaryApplyResult[] = changes.map(() => ({ outcome: 'unchanged' }));
+    let stored: Map<string, z.infer<typeof contributionSchema>>;
+    try {
+      stored = await this.storedContributions(changes.map((c) => c.identityId));
+    } catch (error) {
+      return changes.map(() => ({ error }));
+    }
+    const due: Array<{ index: number; change: SummaryChange; storedVersion: number | undefined; delta: Delta }> = [];
+    changes.forEach((change, index) => {
+      const counted = stored.get(change.identityId);
+      if (counted !== undefined && counted.version >= change.version) results[index] = { outcome: 'stale' };
+      else {
+        const delta = summaryDelta(counted?.counters, change.contribution);
+        if (Object.keys(delta).length > 0) due.push({ index, change, storedVersion: counted?.version, delta });
+      }
+    });
+    for (const pack of packTransactions(due, (entry) => this.counterItemIds(entry.change, entry.delta))) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              ...pack.map((entry) => this.contributionPut(entry.change, entry.storedVersion)),
+              ...this.mergedCounterUpdates(pack),
+            ],
+          }),
+        );
+        for (const entry of pack) results[entry.index] = { outcome: 'applied' };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) {
+          for (const entry of pack) results[entry.index] = { error };
+          continue;
+        }
+        // One of them lost a race: each goes alone, reading again.
+        for (const entry of pack) {
+          try {
+            results[entry.index] = { outcome: await this.apply(entry.change) };
+          } catch (alone) {
+            results[entry.index] = { error: alone };
+          }
+        }
+      }
+    }
+    return results;
+  }
+
   async read(): Promise<StoredSummary> {
     const counters: Record<string, number> = {};
     let asOf: string | undefined;
@@ -119,6 +194,55 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
       new GetCommand({ TableName: this.tableName, Key: summaryContributionKey(identityId), ConsistentRead: true }),
     );
     return out.Item === undefined ? undefined : parseItem(contributionSchema, out.Item);
+  }
+
+  /** What is counted for each of these identities, by id (one BatchGetItem per 100). */
+  private async storedContributions(identityIds: readonly string[]) {
+    const keys = identityIds.map(summaryContributionKey);
+    const items = await batchGetAll(this.doc, this.tableName, keys, this.sleep);
+    const byPartition = new Map(items.map((item) => [String(item[TABLE_KEY.partitionKey]), item]));
+    const out = new Map<string, z.infer<typeof contributionSchema>>();
+    identityIds.forEach((id, i) => {
+      const item = byPartition.get(String(keys[i]?.[TABLE_KEY.partitionKey]));
+      if (item !== undefined) out.set(id, parseItem(contributionSchema, item));
+    });
+    return out;
+  }
+
+  /** The counter items a change moves (their keys as text), for packing changes into one transaction. */
+  private counterItemIds(change: SummaryChange, delta: Delta): string[] {
+    const shard = burstShard(change.identityId);
+    return Object.keys(delta).map((name) => {
+      const key = summaryCounterKey(shard, name);
+      return `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
+    });
+  }
+
+  /** The counter updates of several changes, each counter item once, each counter moved by the sum of its deltas. */
+  private mergedCounterUpdates(pack: ReadonlyArray<{ change: SummaryChange; delta: Delta }>) {
+    const updates = pack.flatMap(({ change, delta }) => this.counterUpdates(change, delta));
+    const byItem = new Map<string, (typeof updates)[number]>();
+    for (const update of updates) {
+      const key = update.Update.Key;
+      const id = `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
+      const merged = byItem.get(id);
+      if (merged === undefined) {
+        byItem.set(id, update);
+        continue;
+      }
+      const sums = new Map<string, number>();
+      for (const one of [merged, update]) {
+        const names = one.Update.ExpressionAttributeNames as Record<string, string>;
+        const values = one.Update.ExpressionAttributeValues as Record<string, unknown>;
+        for (const [placeholder, name] of Object.entries(names)) {
+          if (!placeholder.startsWith('#c')) continue;
+          const by = Number(values[`:c${placeholder.slice(2)}`]);
+          sums.set(name, (sums.get(name) ?? 0) + by);
+        }
+      }
+      byItem.set(id, this.counterUpdate(key, [...sums]));
+    }
+    return [...byItem.values()];
   }
 
   /** The identity's item at this version, on condition that it is still the one the delta was taken against. */
@@ -157,8 +281,12 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
       entry.counters.push([name, by]);
       byItem.set(id, entry);
     }
-    const at = this.clock.now().toISOString();
-    return [...byItem.values()].map(({ key, counters }) => ({
+    return [...byItem.values()].map(({ key, counters }) => this.counterUpdate(key, counters));
+  }
+
+  /** One counter item's update: `ADD` each counter's move, and when it moved. */
+  private counterUpdate(key: Record<string, string>, counters: ReadonlyArray<readonly [string, number]>) {
+    return {
       Update: {
         TableName: this.tableName,
         Key: key,
@@ -169,11 +297,11 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
           ...Object.fromEntries(counters.map(([name], i) => [`#c${i}`, name])),
         },
         ExpressionAttributeValues: {
-          ':asOf': at,
+          ':asOf': this.clock.now().toISOString(),
           ...Object.fromEntries(counters.map(([, by], i) => [`:c${i}`, by])),
         },
       },
-    }));
+    };
   }
 
   /** Every item of one counter partition (a few dozen small items: one page, as a rule). */

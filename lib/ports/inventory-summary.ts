@@ -24,7 +24,15 @@ export interface InventorySummaryStore {
    * and it may be applied again.
    */
   apply(change: SummaryChange): Promise<SummaryApplyOutcome>;
+  /**
+   * Applies changes of distinct identities as {@link apply} does, together where it can (fewer, larger writes: what
+   * keeps a burst of changes cheap); each change's outcome, in order, or the error that kept it from being counted.
+   */
+  applyMany(changes: readonly SummaryChange[]): Promise<SummaryApplyResult[]>;
 }
+
+/** What became of one change of {@link InventorySummaryStore.applyMany}. */
+export type SummaryApplyResult = { readonly outcome: SummaryApplyOutcome } | { readonly error: unknown };
 
 /** Reads the summary's counters. */
 export interface InventorySummaryReader {

@@ -2,9 +2,6 @@ import { summaryContributionOf } from '#lib/domain/inventory-summary.ts';
 import type { StreamedChange } from '#lib/ports/event-publisher.ts';
 import type { InventorySummaryStore, SummaryApplyOutcome, SummaryChange } from '#lib/ports/inventory-summary.ts';
 
-/** Identities whose changes are applied at once; one identity's changes always go one after the other, in order. */
-export const SUMMARY_CONCURRENCY = 8;
-
 /** One identity's versions in a run of stream records, in stream order, with each record's index in the run. */
 interface IdentityChanges {
   readonly changes: Array<{ readonly index: number; readonly change: SummaryChange }>;
@@ -23,8 +20,8 @@ export interface SummarizeOutcome {
  * or discovered identity (its image after the write) replaces what the summary counted for that identity. Every other
  * record is ignored. An identity's versions are applied in stream order, one after the other (so that the last one
  * counted is its latest, and a version whose contribution equals the counted one may be skipped without a write);
- * different identities go {@link SUMMARY_CONCURRENCY} at a time. When an apply fails, that identity stops there and the
- * stream resumes at the first record, in stream order, of any identity that stopped: records after it that were done
+ * different identities' next versions go together, a round at a time (one batch read and few transactions a round).
+ * When an apply fails, that identity stops there and the stream resumes at the first record, in stream order, of any identity that stopped: records after it that were done
  * come again, and the store's version check makes them no-ops.
  */
 export async function summarizeCommittedChanges(
@@ -48,23 +45,23 @@ export async function summarizeCommittedChanges(
   const counts: Record<SummaryApplyOutcome, number> = { applied: 0, unchanged: 0, stale: 0 };
   const failures: Array<{ identityId: string; version: number; error: unknown }> = [];
   let firstFailed: number | undefined;
-  const groups = [...byIdentity.values()];
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length) {
-      const group = groups[next++] as IdentityChanges;
-      for (const { index, change } of group.changes) {
-        try {
-          counts[await deps.summary.apply(change)]++;
-        } catch (error) {
-          // This identity's later versions wait for this one: they come again with it.
-          failures.push({ identityId: change.identityId, version: change.version, error });
-          firstFailed = firstFailed === undefined ? index : Math.min(firstFailed, index);
-          break;
-        }
+  // Rounds: each takes the next version of every identity that has one left (so one identity's versions go in order,
+  // one a round) and applies them together; an identity whose change failed stops there.
+  const queues = [...byIdentity.values()].map((group) => [...group.changes]);
+  for (let round = queues.filter((q) => q.length > 0); round.length > 0; round = queues.filter((q) => q.length > 0)) {
+    const heads = round.map((queue) => queue.shift() as { index: number; change: SummaryChange });
+    const results = await deps.summary.applyMany(heads.map((head) => head.change));
+    heads.forEach((head, i) => {
+      const result = results[i];
+      if (result !== undefined && 'outcome' in result) {
+        counts[result.outcome]++;
+        return;
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SUMMARY_CONCURRENCY, groups.length) }, worker));
+      // This identity's later versions wait for this one: they come again with it.
+      failures.push({ identityId: head.change.identityId, version: head.change.version, error: result?.error });
+      firstFailed = firstFailed === undefined ? head.index : Math.min(firstFailed, head.index);
+      (round[i] as unknown[]).length = 0;
+    });
+  }
   return { resumeAt: firstFailed === undefined ? undefined : records[firstFailed]?.position, counts, failures };
 }

@@ -367,7 +367,10 @@ describe('events backbone', () => {
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 43_200,
+      // It gathers changes for a batching window; the publisher does not (events go out at once).
+      MaximumBatchingWindowInSeconds: 2,
     });
+    expect(streamMappingsOf('publish-events')[0]?.[1].Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
     const dlqId: string = mapping.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
     expect(resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
     expect(dlqId).toMatch(/SummaryDeadLetters/);
@@ -392,6 +395,7 @@ describe('events backbone', () => {
         'dynamodb:GetShardIterator {"Fn::GetAtt":["InventoryTable","StreamArn"]}',
         'dynamodb:ListStreams "*"',
         'dynamodb:GetItem SUMC#*',
+        'dynamodb:BatchGetItem SUMC#*',
         'dynamodb:PutItem SUMC#*',
         'dynamodb:UpdateItem SUMMARY#*',
         expect.stringMatching(/^sqs:GetQueueAttributes .*SummaryDeadLetters/),
@@ -711,7 +715,7 @@ describe('functions', () => {
       ],
       'rescore-risk': ['Query POLICY', 'Query index/expiry EXP#*', 'GetItem IDN#*', 'PutItem IDN#*'],
       // What each identity is counted in (read, replaced), and the counters (ADD): never an identity item.
-      'summarize-inventory': ['GetItem SUMC#*', 'PutItem SUMC#*', 'UpdateItem SUMMARY#*'],
+      'summarize-inventory': ['GetItem SUMC#*', 'BatchGetItem SUMC#*', 'PutItem SUMC#*', 'UpdateItem SUMMARY#*'],
       'bootstrap-ca': [
         `GetItem CA#${CA_ID}`,
         `PutItem CA#${CA_ID}`,
@@ -743,6 +747,7 @@ describe('functions', () => {
       'get-consolidation: BatchGetItem DID#*',
       'get-identity: BatchGetItem SCOPEREAD#*',
       'import-identities: BatchGetItem DID#*',
+      'summarize-inventory: BatchGetItem SUMC#*',
     ]);
     expect(all.filter((a) => /(Put|Update|Delete)Item CA#/.test(a))).toEqual([`bootstrap-ca: PutItem CA#${CA_ID}`]);
     expect(all.filter((a) => / ETOKEN#/.test(a) && !/PutItem/.test(a))).toEqual([

@@ -373,3 +373,37 @@ describe("inventory summary from the table's stream", () => {
     expect(view.total).toBe(3);
   });
 });
+
+describe('applying many changes together', () => {
+  it('counts 150 identities in few transactions (each counter item once a transaction), with stale and unchanged ones', async () => {
+    await isolate();
+    const { store, sent } = summarizer();
+    const owners = ['payments', 'orders', 'search'];
+    const first = Array.from({ length: 150 }, (_, i) => identity(newId(), { owner: owners[i % 3] }));
+    const results = await store.applyMany(first.map(changeOf));
+    expect(results.every((r) => 'outcome' in r && r.outcome === 'applied')).toBe(true);
+    // 150 contribution items and ≤ 16 shards × 4 counter items, at most 100 items a transaction: a handful of writes.
+    expect(sent.writes).toBeLessThan(10);
+    expect((await summary()).topOwners).toEqual([
+      { owner: 'orders', count: 50 },
+      { owner: 'payments', count: 50 },
+      { owner: 'search', count: 50 },
+    ]);
+
+    // Again with: the same versions (stale), a new version counted alike (unchanged), and moves of owner and status.
+    const again = [
+      ...first.slice(0, 2).map(changeOf),
+      changeOf({ ...(first[2] as DiscoveredIdentity), version: 2 }),
+      changeOf({ ...(first[3] as DiscoveredIdentity), version: 2, owner: 'search' }),
+      changeOf({ ...(first[4] as DiscoveredIdentity), version: 2, status: 'missing' }),
+    ];
+    const outcomes = (await store.applyMany(again)).map((r) => ('outcome' in r ? r.outcome : 'error'));
+    expect(outcomes).toEqual(['stale', 'stale', 'unchanged', 'applied', 'applied']);
+    const view = await summary();
+    expect(view.total).toBe(150);
+    expect(view.byStatus).toMatchObject({ active: 149, missing: 1 });
+    expect(view.topOwners.find((o) => o.owner === 'search')?.count).toBe(51);
+    // A missing certificate is no longer in the expiry buckets.
+    expect(view.expiry.under7d).toBe(149);
+  });
+});

@@ -3,6 +3,7 @@ import type {
   InventorySummaryReader,
   InventorySummaryStore,
   SummaryApplyOutcome,
+  SummaryApplyResult,
   SummaryChange,
 } from '#lib/ports/inventory-summary.ts';
 
@@ -30,6 +31,18 @@ export class InMemoryInventorySummary implements InventorySummaryStore, Inventor
     for (const [name, by] of Object.entries(delta)) this.counters.set(name, (this.counters.get(name) ?? 0) + by);
     this.counted.set(change.identityId, { counters: change.contribution, version: change.version });
     return 'applied';
+  }
+
+  async applyMany(changes: readonly SummaryChange[]): Promise<SummaryApplyResult[]> {
+    const results: SummaryApplyResult[] = [];
+    for (const change of changes) {
+      try {
+        results.push({ outcome: await this.apply(change) });
+      } catch (error) {
+        results.push({ error });
+      }
+    }
+    return results;
   }
 
   async read(): Promise<StoredSummary> {
