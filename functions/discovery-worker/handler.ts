@@ -33,7 +33,7 @@ export const discoveryUnitSchema = z.strictObject({
             code: z.string().max(64),
           }),
         )
-        .max(4096),
+        .max(TLS_ENDPOINTS_PER_UNIT),
     })
     .optional(),
 });

@@ -114,18 +114,27 @@ export async function planTlsUnits(deps: TlsScanPlanDeps, targets: readonly stri
       { count, limit: MAX_SCAN_ADDRESSES },
     );
   }
+  // A unit holds at most TLS_ENDPOINTS_PER_UNIT entries, dials and unresolved names alike (so that its queue message
+  // stays small), and a location's dials are never split.
   const units: Array<{ dials: TlsDial[]; unresolved: UnresolvedName[] }> = [];
-  let current: TlsDial[] = [];
-  for (const group of groups) {
-    if (current.length + group.length > TLS_ENDPOINTS_PER_UNIT) {
-      units.push({ dials: current, unresolved: [] });
-      current = [];
+  let current = { dials: [] as TlsDial[], unresolved: [] as UnresolvedName[] };
+  const size = () => current.dials.length + current.unresolved.length;
+  const room = (n: number) => {
+    if (size() > 0 && size() + n > TLS_ENDPOINTS_PER_UNIT) {
+      units.push(current);
+      current = { dials: [], unresolved: [] };
     }
-    current.push(...group);
+  };
+  for (const group of groups) {
+    room(group.length);
+    current.dials.push(...group);
   }
-  if (current.length > 0 || units.length === 0) units.push({ dials: current, unresolved: [] });
-  (units[0] as { unresolved: UnresolvedName[] }).unresolved.push(...unresolved);
-  return units.filter((u) => u.dials.length > 0 || u.unresolved.length > 0);
+  for (const name of unresolved) {
+    room(1);
+    current.unresolved.push(name);
+  }
+  if (size() > 0) units.push(current);
+  return units;
 }
 
 export interface DiscoverTlsEndpointsDeps {

@@ -444,9 +444,15 @@ describe('starting a run that scans TLS endpoints', () => {
       { host: 'two.test', address: '127.0.0.3', port: 9443 },
       { address: '::1', port: 9443 },
     ]);
-    expect(first?.tls?.unresolved).toEqual([
+    expect(first?.tls?.unresolved).toEqual([]);
+    expect(second?.tls?.unresolved).toEqual([
       { host: 'gone.test', port: 443, outcome: 'unreachable', code: 'ENOTFOUND' },
     ]);
+    // Names that do not resolve fill units too: no unit carries more than 256 entries.
+    const names = Array.from({ length: 300 }, (_, i) => `n${i}.test:443`);
+    const more: DiscoveryUnit[] = [];
+    await start(new InMemoryRuns(), more, { by: 'x', trigger: 'api', sources: ['tls'], tlsTargets: names });
+    expect(more.map((u) => (u.tls?.dials.length ?? 0) + (u.tls?.unresolved.length ?? 0))).toEqual([256, 44]);
   });
 
   it('refuses, before anything is written, targets outside the ranges, malformed, too many, or none to scan', async () => {
