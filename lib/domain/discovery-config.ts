@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TLS_ENDPOINTS_PER_UNIT } from './tls-discovery.ts';
 import { assertTargetsAllowed, expandTargets, parseAllowedRanges } from './tls-targets.ts';
 
 /** The role discovery assumes in an account when its entry names none. */
@@ -78,6 +79,9 @@ const accounts = z.union([
   z.strictObject({ organization: z.literal(true) }),
 ]);
 
+/** The longest a TLS unit may take with every endpoint timing out, inside the worker's 300 s timeout. */
+const TLS_UNIT_BUDGET_SECONDS = 240;
+
 /** Allowed ranges of the local plane when the configuration sets none: loopback only. */
 export const LOCAL_TLS_ALLOWED_RANGES: readonly string[] = ['127.0.0.0/8', '::1/128'];
 
@@ -115,6 +119,16 @@ const tlsConfig = z
     handshakeTimeoutMs: z.number().int().min(100).max(30_000).default(5000),
   })
   .superRefine((tls, ctx) => {
+    // A unit (256 endpoints) must end well inside the worker's 5 minutes even if every endpoint hangs.
+    const worstSeconds =
+      (Math.ceil(TLS_ENDPOINTS_PER_UNIT / tls.concurrency) * (tls.connectTimeoutMs + tls.handshakeTimeoutMs)) / 1000;
+    if (worstSeconds > TLS_UNIT_BUDGET_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['concurrency'],
+        message: `a unit of ${TLS_ENDPOINTS_PER_UNIT} endpoints that all time out would take ${worstSeconds} s (at most ${TLS_UNIT_BUDGET_SECONDS}): raise concurrency or lower the timeouts`,
+      });
+    }
     // With ranges set here, an address or range target outside them is a mistake to report now, not at every run.
     if (tls.allowedRanges === undefined) return;
     try {

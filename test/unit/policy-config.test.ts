@@ -381,6 +381,10 @@ describe('discovery configuration', () => {
     [{ tls: { targets: ['127.0.0.0/19:443'] } }, 'discovery.tls.targets: The targets hold 8192 addresses'],
     [{ tls: { allowedRanges: ['127.0.0.1/8'] } }, 'discovery.tls.allowedRanges: The allowed range "127.0.0.1/8"'],
     [
+      { tls: { concurrency: 1, connectTimeoutMs: 30_000 } },
+      'discovery.tls.concurrency: a unit of 256 endpoints that all time out would take 8960 s',
+    ],
+    [
       { tls: { targets: ['127.0.0.9:443'], allowedRanges: ['127.0.0.0/30'] } },
       'discovery.tls.targets: The target "127.0.0.9:443" is not allowed',
     ],
