@@ -48,6 +48,11 @@ function packTransactions<T>(entries: readonly T[], counterItems: (entry: T) => 
   return packs;
 }
 
+/** A table key as one string, to tell items apart. */
+function itemIdOf(key: Record<string, string>): string {
+  return `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
+}
+
 /** Attempts of one change that keeps losing races (another writer of its counter items, or of its identity). */
 const APPLY_ATTEMPTS = 8;
 /** The first pause between attempts, in ms; doubled each time, with full jitter. */
@@ -110,7 +115,7 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
       try {
         await this.doc.send(
           new TransactWriteCommand({
-            TransactItems: [this.contributionPut(change, stored?.version), ...this.counterUpdates(change, delta)],
+            TransactItems: [this.contributionPut(change, stored?.version), ...this.counterUpdates([{ change, delta }])],
           }),
         );
         return 'applied';
@@ -149,7 +154,7 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
           new TransactWriteCommand({
             TransactItems: [
               ...pack.map((entry) => this.contributionPut(entry.change, entry.storedVersion)),
-              ...this.mergedCounterUpdates(pack),
+              ...this.counterUpdates(pack),
             ],
           }),
         );
@@ -212,37 +217,7 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
   /** The counter items a change moves (their keys as text), for packing changes into one transaction. */
   private counterItemIds(change: SummaryChange, delta: Delta): string[] {
     const shard = burstShard(change.identityId);
-    return Object.keys(delta).map((name) => {
-      const key = summaryCounterKey(shard, name);
-      return `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
-    });
-  }
-
-  /** The counter updates of several changes, each counter item once, each counter moved by the sum of its deltas. */
-  private mergedCounterUpdates(pack: ReadonlyArray<{ change: SummaryChange; delta: Delta }>) {
-    const updates = pack.flatMap(({ change, delta }) => this.counterUpdates(change, delta));
-    const byItem = new Map<string, (typeof updates)[number]>();
-    for (const update of updates) {
-      const key = update.Update.Key;
-      const id = `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
-      const merged = byItem.get(id);
-      if (merged === undefined) {
-        byItem.set(id, update);
-        continue;
-      }
-      const sums = new Map<string, number>();
-      for (const one of [merged, update]) {
-        const names = one.Update.ExpressionAttributeNames as Record<string, string>;
-        const values = one.Update.ExpressionAttributeValues as Record<string, unknown>;
-        for (const [placeholder, name] of Object.entries(names)) {
-          if (!placeholder.startsWith('#c')) continue;
-          const by = Number(values[`:c${placeholder.slice(2)}`]);
-          sums.set(name, (sums.get(name) ?? 0) + by);
-        }
-      }
-      byItem.set(id, this.counterUpdate(key, [...sums]));
-    }
-    return [...byItem.values()];
+    return Object.keys(delta).map((name) => itemIdOf(summaryCounterKey(shard, name)));
   }
 
   /** The identity's item at this version, on condition that it is still the one the delta was taken against. */
@@ -270,18 +245,23 @@ export class DynamoDbInventorySummary implements InventorySummaryStore, Inventor
     };
   }
 
-  /** One `ADD` per counter item the delta touches, on the identity's burst shard; each also records when it moved. */
-  private counterUpdates(change: SummaryChange, delta: Readonly<Record<string, number>>) {
-    const shard = burstShard(change.identityId);
-    const byItem = new Map<string, { key: Record<string, string>; counters: [string, number][] }>();
-    for (const [name, by] of Object.entries(delta)) {
-      const key = summaryCounterKey(shard, name);
-      const id = `${key[TABLE_KEY.partitionKey]}\n${key[TABLE_KEY.sortKey]}`;
-      const entry = byItem.get(id) ?? { key, counters: [] };
-      entry.counters.push([name, by]);
-      byItem.set(id, entry);
+  /**
+   * The counter updates of one or several changes: each counter item once (on its identity's burst shard), each
+   * counter moved by the sum of the changes' deltas.
+   */
+  private counterUpdates(changes: ReadonlyArray<{ readonly change: SummaryChange; readonly delta: Delta }>) {
+    const byItem = new Map<string, { key: Record<string, string>; sums: Map<string, number> }>();
+    for (const { change, delta } of changes) {
+      const shard = burstShard(change.identityId);
+      for (const [name, by] of Object.entries(delta)) {
+        const key = summaryCounterKey(shard, name);
+        const id = itemIdOf(key);
+        const entry = byItem.get(id) ?? { key, sums: new Map<string, number>() };
+        entry.sums.set(name, (entry.sums.get(name) ?? 0) + by);
+        byItem.set(id, entry);
+      }
     }
-    return [...byItem.values()].map(({ key, counters }) => this.counterUpdate(key, counters));
+    return [...byItem.values()].map(({ key, sums }) => this.counterUpdate(key, [...sums]));
   }
 
   /** One counter item's update: `ADD` each counter's move, and when it moved. */

@@ -142,7 +142,7 @@ const VALIDATIONS: ReadonlySet<string> = new Set(['ours', 'system', 'none']);
  * The served endpoints a fact (or stored attribute) holds, skipping anything malformed: facts are JSON written by an
  * older or newer version, and a reader never throws on them.
  */
-export function servedEndpointsOf(value: FactValue | unknown): ServedEndpoint[] {
+export function servedEndpointsOf(value: unknown): ServedEndpoint[] {
   if (!Array.isArray(value)) return [];
   const out: ServedEndpoint[] = [];
   for (const item of value as unknown[]) {

@@ -291,11 +291,13 @@ export async function discoverTlsEndpoints(deps: DiscoverTlsEndpointsDeps, work:
   const keepMissed = (identityId: string, locations: readonly string[]) => {
     for (const location of locations) served.get(location)?.add(identityId);
   };
+  // Discovered identities are read in batches; one is read again alone only after another unit changed it first.
+  const read = await deps.discovered.getMany([...affected].filter(isDiscoveredIdentityId));
   let writes = 0;
   for (const identityId of affected) {
     const sighting = bySighting.get(identityId);
     const change = isDiscoveredIdentityId(identityId)
-      ? await settleDiscovered(deps, identityId, { sighting, scanned, previous, at, keepMissed })
+      ? await settleDiscovered(deps, identityId, { sighting, scanned, previous, at, keepMissed, read })
       : await settleIssued(deps, identityId, { sighting, scanned, now });
     if (change === 'none') continue;
     writes++;
@@ -319,10 +321,10 @@ export async function discoverTlsEndpoints(deps: DiscoverTlsEndpointsDeps, work:
 type Settled = DiscoveryChange | 'rescored' | 'none';
 
 /** Retries `attempt` when another writer changed the identity first (it re-reads and decides again). */
-async function settle(attempt: () => Promise<Settled>): Promise<Settled> {
+async function settle(attempt: (tries: number) => Promise<Settled>): Promise<Settled> {
   for (let tries = 1; ; tries++) {
     try {
-      return await attempt();
+      return await attempt(tries);
     } catch (error) {
       if (!(error instanceof ConflictError) || tries >= SETTLE_ATTEMPTS) throw error;
     }
@@ -339,10 +341,12 @@ function settleDiscovered(
     readonly at: string;
     /** Called for an identity missed but not yet missing, with its last locations. */
     readonly keepMissed: (identityId: string, locations: readonly string[]) => void;
+    /** The affected identities as the unit first read them (a retry reads its identity again). */
+    readonly read: ReadonlyMap<string, DiscoveredIdentity>;
   },
 ): Promise<Settled> {
-  return settle(async () => {
-    const existing = await deps.discovered.get(identityId);
+  return settle(async (tries) => {
+    const existing = tries === 1 ? context.read.get(identityId) : await deps.discovered.get(identityId);
     if (existing !== undefined && existing.source !== 'tls') return 'none';
     const before = existing === undefined ? [] : servedEndpointsOf(existing.facts.endpoints);
     const served = nextServedEndpoints(before, context.scanned, context.sighting?.served ?? []);

@@ -336,17 +336,22 @@ describe('events backbone', () => {
     });
   });
 
+  /** What both consumers of the table's stream are mapped with. */
+  const STREAM_MAPPING = {
+    EventSourceArn: { 'Fn::GetAtt': ['InventoryTable', 'StreamArn'] },
+    StartingPosition: 'TRIM_HORIZON',
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    BisectBatchOnFunctionError: true,
+    MaximumRetryAttempts: 10,
+    MaximumRecordAgeInSeconds: 43_200,
+  };
+
   it('feeds the stream to the publisher: partial batch responses, bisection, bounded retries, a dead-letter queue', () => {
     const mappings = streamMappingsOf('publish-events');
     expect(mappings).toHaveLength(1);
     const mapping = mappings[0]?.[1].Properties;
     expect(mapping).toMatchObject({
-      EventSourceArn: { 'Fn::GetAtt': ['InventoryTable', 'StreamArn'] },
-      StartingPosition: 'TRIM_HORIZON',
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 43_200,
+      ...STREAM_MAPPING,
     });
     const fnId = mapping.FunctionName.Ref;
     expect(roleOwner(resources[fnId]?.Properties.Role['Fn::GetAtt'][0])).toBe('publish-events');
@@ -361,12 +366,7 @@ describe('events backbone', () => {
     expect(mappings).toHaveLength(1);
     const mapping = mappings[0]?.[1].Properties;
     expect(mapping).toMatchObject({
-      EventSourceArn: { 'Fn::GetAtt': ['InventoryTable', 'StreamArn'] },
-      StartingPosition: 'TRIM_HORIZON',
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 43_200,
+      ...STREAM_MAPPING,
       // It gathers changes for a batching window; the publisher does not (events go out at once).
       MaximumBatchingWindowInSeconds: 2,
     });
